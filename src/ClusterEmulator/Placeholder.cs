@@ -1,0 +1,3 @@
+namespace ArgoHooks.ClusterEmulator;
+
+internal static class Placeholder;
