@@ -84,7 +84,7 @@ local conditions = field(status, "conditions")
 -- Rule 2: stopped with the serving.kserve.io/stop annotation.
 local stopped = condition(conditions, "Stopped")
 if field(stopped, "status") == "True" then
-  return verdict("Suspended", explained("The InferenceService is stopped", nil, text(field(stopped, "message"))))
+  return verdict("Suspended", "The InferenceService is stopped by its serving.kserve.io/stop annotation.")
 end
 
 -- Rule 3: the model (or the predictor spec) failed and KServe will not retry by itself.
@@ -154,9 +154,10 @@ end
 local phase = hookPhases[field(annotations, "argohooks.io/phase")]
 local phaseGeneration = field(annotations, "argohooks.io/generation")
 if phase ~= nil and currentGeneration ~= nil and phaseGeneration == currentGeneration then
+  -- The hook service's own sentence says best what happened and what comes next.
   local hookMessage = text(field(annotations, "argohooks.io/message"))
   if hookMessage ~= nil then
-    return verdict(phase.status, phase.text .. ": " .. hookMessage)
+    return verdict(phase.status, hookMessage)
   end
   return verdict(phase.status, phase.text .. " for generation " .. currentGeneration .. ".")
 end
