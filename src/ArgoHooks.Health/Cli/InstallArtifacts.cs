@@ -129,8 +129,9 @@ public static class InstallArtifacts
         return null;
     }
 
-    // A YAML literal block scalar holding the text byte for byte: the chomping indicator keeps the
-    // exact number of trailing newlines and an explicit indentation indicator protects leading spaces.
+    // A YAML literal block scalar holding the text byte for byte, indented by `indent` spaces (two
+    // more than its key): the chomping indicator keeps the exact number of trailing newlines and an
+    // explicit indentation indicator protects leading spaces.
     private static string BlockScalar(string text, int indent)
     {
         if (text.Contains('\r'))
@@ -140,7 +141,8 @@ public static class InstallArtifacts
         var body = text.TrimEnd('\n');
         var trailingNewlines = text.Length - body.Length;
         var chomping = trailingNewlines switch { 0 => "-", 1 => "", _ => "+" };
-        var indentation = body.StartsWith(' ') ? indent.ToString(System.Globalization.CultureInfo.InvariantCulture) : "";
+        // The indicator counts from the key's own indentation; every caller places the text two deeper.
+        var indentation = body.StartsWith(' ') ? "2" : "";
         var pad = new string(' ', indent);
         var builder = new StringBuilder("|").Append(indentation).Append(chomping).Append('\n');
         foreach (var line in text[..^trailingNewlines].Split('\n'))
