@@ -7,6 +7,8 @@ namespace ArgoHooks.HookService.Security;
 /// </summary>
 public interface ICallerAuthorizer
 {
+    /// <exception cref="CallerAuthorizationUnavailableException">The API server could not be asked (unreachable, 5xx after
+    /// retries, the service's own RBAC missing): answer 503 problem+json, not 401/403.</exception>
     Task<CallerAuthorization> AuthorizeAsync(string? bearerToken, string @namespace, CancellationToken cancellationToken);
 }
 
