@@ -141,6 +141,36 @@ public sealed class InstallArtifactTests
     }
 
     [Fact]
+    public void Health_command_evaluates_the_items_of_a_kubectl_list()
+    {
+        var folder = Directory.CreateTempSubdirectory("argohooks-health-").FullName;
+        try
+        {
+            var file = Path.Combine(folder, "list.json");
+            var list = new System.Text.Json.Nodes.JsonObject
+            {
+                ["apiVersion"] = "v1",
+                ["kind"] = "List",
+                ["items"] = new System.Text.Json.Nodes.JsonArray(
+                    YamlObjects.Parse(File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "suspended_stopped_raw.yaml"))).Single(),
+                    YamlObjects.Parse(File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "progressing_strict_never_verified.yaml"))).Single()),
+            };
+            File.WriteAllText(file, list.ToJsonString());
+
+            var (exit, output, _) = Run(["health", file]);
+
+            Assert.Equal(0, exit);
+            Assert.Equal(
+                [$"{file}: Suspended ", $"{file}: Progressing "],
+                output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[..(line.IndexOf(' ', file.Length + 2) + 1)]));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Health_command_uses_a_script_given_with_the_script_option()
     {
         var folder = Directory.CreateTempSubdirectory("argohooks-health-").FullName;

@@ -97,7 +97,7 @@ public static class HealthCommands
                 error.WriteLine($"FILE {file}: contains no object.");
                 return UsageError;
             }
-            foreach (var obj in objects)
+            foreach (var obj in objects.SelectMany(ExpandList))
             {
                 var result = evaluator.Evaluate(script, obj);
                 output.WriteLine($"{file}: {result.Status} {result.Message}");
@@ -105,6 +105,14 @@ public static class HealthCommands
         }
         return 0;
     }
+
+    // `kubectl get ... -o yaml` wraps several objects in a `kind: List`; evaluate its items.
+    private static IEnumerable<System.Text.Json.Nodes.JsonNode?> ExpandList(System.Text.Json.Nodes.JsonNode? obj) =>
+        obj is System.Text.Json.Nodes.JsonObject map
+        && map["kind"] is System.Text.Json.Nodes.JsonValue kind && kind.TryGetValue(out string? kindName) && kindName.EndsWith("List", StringComparison.Ordinal)
+        && map["items"] is System.Text.Json.Nodes.JsonArray items
+            ? items
+            : [obj];
 
     /// <summary>Writes the install artifacts, or with <paramref name="check"/> lists stale ones (exit 1).</summary>
     public static int RunInstallArtifacts(string? outputDirectory, bool check, string workingDirectory, TextWriter output, TextWriter error)
