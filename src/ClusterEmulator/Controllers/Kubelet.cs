@@ -1,0 +1,187 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using ArgoHooks.ClusterEmulator.Store;
+
+namespace ArgoHooks.ClusterEmulator.Controllers;
+
+/// <summary>
+/// The node: runs one <see cref="SimulatedModelServer"/> per predictor pod and mirrors its state into the pod status
+/// (phase, Ready/ContainersReady, containerStatuses with restartCount, running.startedAt and the crash message).
+/// </summary>
+internal sealed class Kubelet : IAsyncDisposable
+{
+    public const string ContainerName = "kserve-container";
+    public const string StorageUriAnnotation = "internal.serving.kserve.io/storage-initializer-sourceuri";
+    public const string ModelNameAnnotation = "emulator.argohooks.io/model-name";
+
+    private readonly ObjectStore _store;
+    private readonly ModelStorage _storage;
+    private readonly TimeProvider _time;
+    private readonly Dictionary<string, SimulatedModelServer> _servers = new(StringComparer.Ordinal);
+    private readonly object _gate = new();
+
+    public Kubelet(ObjectStore store, ModelStorage storage, TimeProvider time)
+    {
+        _store = store;
+        _storage = storage;
+        _time = time;
+    }
+
+    public IReadOnlyList<SimulatedModelServer> Servers
+    {
+        get { lock (_gate) return [.. _servers.Values.OrderBy(s => s.CreatedAt).ThenBy(s => s.PodName, StringComparer.Ordinal)]; }
+    }
+
+    public SimulatedModelServer? Find(string ns, string podName)
+    {
+        lock (_gate) return _servers.GetValueOrDefault($"{ns}/{podName}");
+    }
+
+    /// <summary>Starts the model server for a pod about to be created, so its real port can go into the pod spec.</summary>
+    public async Task<SimulatedModelServer> PrepareAsync(string ns, string podName, JsonObject podTemplate, TimeSpan startupDelay, CancellationToken cancellationToken)
+    {
+        var annotations = Json.StringMap(Json.Node(podTemplate, "metadata", "annotations"));
+        var storageUri = annotations.GetValueOrDefault(StorageUriAnnotation);
+        var modelName = annotations.GetValueOrDefault(ModelNameAnnotation)
+            ?? Json.StringMap(Json.Node(podTemplate, "metadata", "labels")).GetValueOrDefault("serving.kserve.io/inferenceservice") ?? podName;
+        var server = await SimulatedModelServer.StartAsync(ns, podName, modelName, _storage.Resolve(storageUri), storageUri, _time.GetUtcNow(), startupDelay, cancellationToken);
+        lock (_gate) _servers[$"{ns}/{podName}"] = server;
+        return server;
+    }
+
+    public async Task ForgetAsync(string ns, string podName)
+    {
+        SimulatedModelServer? server;
+        lock (_gate)
+        {
+            if (_servers.Remove($"{ns}/{podName}", out server) is false) return;
+        }
+        await server!.DisposeAsync();
+    }
+
+    /// <summary>Advances every server and writes changed pod statuses; returns the next moment something is due.</summary>
+    public async Task<DateTimeOffset?> ReconcileAsync(TimeSpan crashLoopBackOff, CancellationToken cancellationToken)
+    {
+        var now = _time.GetUtcNow();
+        DateTimeOffset? next = null;
+        List<KeyValuePair<string, SimulatedModelServer>> servers;
+        lock (_gate) servers = [.. _servers];
+        foreach (var (key, server) in servers)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var pod = _store.Get(ResourceTypes.Pods, server.Namespace, server.PodName);
+            if (pod is null)
+            {
+                // Deleting a pod stops its server.
+                await ForgetAsync(server.Namespace, server.PodName);
+                continue;
+            }
+            server.Tick(now, crashLoopBackOff);
+            if (server.State is ModelServerState.Starting or ModelServerState.CrashLoopBackOff)
+                next = Earliest(next, server.NextTransitionAt);
+            var status = BuildStatus(pod, server, now);
+            if (!JsonNode.DeepEquals(status, pod["status"]))
+            {
+                try
+                {
+                    _store.Modify(ResourceTypes.Pods, server.Namespace, server.PodName, p =>
+                    {
+                        p["status"] = status.DeepClone();
+                        return p;
+                    }, new WriteOptions("kubelet", Subresource: "status"));
+                }
+                catch (Api.ApiException e) when (e.Code == 404)
+                {
+                    await ForgetAsync(server.Namespace, server.PodName);
+                }
+            }
+            _ = key;
+        }
+        return next;
+    }
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset b) => a is null || b < a ? b : a;
+
+    private static JsonObject BuildStatus(JsonObject pod, SimulatedModelServer server, DateTimeOffset now)
+    {
+        var previous = Json.Node(pod, "status", "conditions");
+        var state = server.State;
+        var ready = state == ModelServerState.Running;
+        var started = state != ModelServerState.Starting;
+        var created = Json.Str(pod, "metadata", "creationTimestamp") ?? Json.Timestamp(now);
+        var notReadyReason = ready ? null : "ContainersNotReady";
+        var notReadyMessage = ready ? null : $"containers with unready status: [{ContainerName}]";
+        var conditions = new JsonArray
+        {
+            Conditions.Make(previous, "PodReadyToStartContainers", "True", null, null, now),
+            Conditions.Make(previous, "Initialized", "True", null, null, now),
+            Conditions.Make(previous, "Ready", ready ? "True" : "False", notReadyReason, notReadyMessage, now),
+            Conditions.Make(previous, "ContainersReady", ready ? "True" : "False", notReadyReason, notReadyMessage, now),
+            Conditions.Make(previous, "PodScheduled", "True", null, null, now),
+        };
+        var image = Json.Str(Json.FindByKey(Json.Node(pod, "spec", "containers"), "name", ContainerName), "image") ?? "kserve/sklearnserver:latest";
+        var containerId = "containerd://" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{server.Namespace}/{server.PodName}/{server.RestartCount}")));
+        JsonObject stateObj = state switch
+        {
+            ModelServerState.Starting => new JsonObject { ["waiting"] = new JsonObject { ["reason"] = "ContainerCreating" } },
+            ModelServerState.CrashLoopBackOff => new JsonObject
+            {
+                ["waiting"] = new JsonObject
+                {
+                    ["reason"] = "CrashLoopBackOff",
+                    ["message"] = $"back-off restarting failed container {ContainerName} in pod {server.PodName}_{server.Namespace}",
+                },
+            },
+            _ => new JsonObject { ["running"] = new JsonObject { ["startedAt"] = Json.Timestamp(server.StartedAt ?? now) } },
+        };
+        var lastState = new JsonObject();
+        if (server.LastTerminatedAt is { } finished)
+        {
+            lastState["terminated"] = new JsonObject
+            {
+                ["exitCode"] = 1,
+                ["reason"] = "Error",
+                ["message"] = server.LastError,
+                ["startedAt"] = Json.Timestamp(server.LastTerminatedStartedAt ?? finished),
+                ["finishedAt"] = Json.Timestamp(finished),
+                ["containerID"] = containerId,
+            };
+        }
+        var containerStatus = new JsonObject
+        {
+            ["name"] = ContainerName,
+            ["state"] = stateObj,
+            ["lastState"] = lastState,
+            ["ready"] = ready,
+            ["restartCount"] = server.RestartCount,
+            ["image"] = image,
+            ["imageID"] = "docker.io/" + image.Split(':')[0] + "@sha256:" + new string('0', 64),
+            ["started"] = started,
+        };
+        if (state != ModelServerState.Starting) containerStatus["containerID"] = containerId;
+        return new JsonObject
+        {
+            ["phase"] = started ? "Running" : "Pending",
+            ["conditions"] = conditions,
+            ["hostIP"] = "127.0.0.1",
+            ["hostIPs"] = new JsonArray { new JsonObject { ["ip"] = "127.0.0.1" } },
+            ["podIP"] = "127.0.0.1",
+            ["podIPs"] = new JsonArray { new JsonObject { ["ip"] = "127.0.0.1" } },
+            ["startTime"] = created,
+            ["containerStatuses"] = new JsonArray { containerStatus },
+            ["qosClass"] = "BestEffort",
+        };
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        List<SimulatedModelServer> servers;
+        lock (_gate)
+        {
+            servers = [.. _servers.Values];
+            _servers.Clear();
+        }
+        foreach (var s in servers) await s.DisposeAsync();
+    }
+}

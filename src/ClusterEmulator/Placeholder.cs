@@ -1,3 +1,0 @@
-namespace ArgoHooks.ClusterEmulator;
-
-internal static class Placeholder;
