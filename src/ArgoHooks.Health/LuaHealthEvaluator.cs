@@ -85,10 +85,13 @@ public sealed class LuaHealthEvaluator
         // The count hook yields once the deadline has passed. lua_yield from a count hook is
         // allowed in Lua 5.4 and returns normally into C, so no Lua error or longjmp ever
         // crosses this managed callback; Resume then reports LUA_YIELD, which means timeout.
+        // Where yielding is impossible (Lua code called back by a C function such as a
+        // table.sort comparator) lua_yield would raise an error through this callback, so the
+        // hook waits for the next instruction count in yieldable code instead.
         var startedAt = _timeProvider.GetTimestamp();
         LuaHookFunction hook = (_, _) =>
         {
-            if (_timeProvider.GetElapsedTime(startedAt) > ScriptTimeout)
+            if (thread.IsYieldable && _timeProvider.GetElapsedTime(startedAt) > ScriptTimeout)
             {
                 thread.Yield(0);
             }

@@ -18,6 +18,19 @@ public static partial class YamlObjects
     public static IReadOnlyList<JsonNode?> Parse(string yaml)
     {
         ArgumentNullException.ThrowIfNull(yaml);
+        var trimmed = yaml.TrimStart();
+        if (trimmed.StartsWith('{') || trimmed.StartsWith('['))
+        {
+            // JSON is YAML, except that JSON may be indented with tabs, which YAML forbids.
+            try
+            {
+                return [JsonNode.Parse(yaml)];
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new FormatException($"Invalid JSON: {e.Message}", e);
+            }
+        }
         var stream = new YamlStream();
         try
         {

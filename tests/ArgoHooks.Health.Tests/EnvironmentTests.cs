@@ -88,6 +88,37 @@ public sealed class EnvironmentTests
         Assert.Contains(LuaHealthEvaluator.TimeoutMessage, gopher.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_deadline_passing_inside_a_callback_from_c_waits_for_a_yieldable_point()
+    {
+        // A clock that moves half a second every time it is read: the deadline passes while the
+        // comparator runs inside table.sort (where yielding is impossible); the evaluator must not
+        // fail there, and must stop the endless loop that follows.
+        const string source = """
+            local t = { 5, 4, 3, 2, 1, 6, 7, 8 }
+            table.sort(t, function(a, b)
+              local i = 0
+              while i < 2000 do i = i + 1 end
+              return a < b
+            end)
+            while true do end
+            """;
+        var evaluator = new LuaHealthEvaluator(new SteppingClock(TimeSpan.FromMilliseconds(500)));
+
+        var result = evaluator.Evaluate(HealthScript.FromSource("sort.lua", source), null);
+
+        Assert.Equal(new HealthStatus("Unknown", LuaHealthEvaluator.TimeoutMessage), result);
+    }
+
+    private sealed class SteppingClock(TimeSpan step) : TimeProvider
+    {
+        private long _now;
+
+        public override long TimestampFrequency => TimeSpan.TicksPerSecond;
+
+        public override long GetTimestamp() => Interlocked.Add(ref _now, step.Ticks);
+    }
+
     [Theory]
     [InlineData("return \"Healthy\"", "expect table output from Lua script, not string")]
     [InlineData("local x = 1", "expect table output from Lua script, not nil")]
