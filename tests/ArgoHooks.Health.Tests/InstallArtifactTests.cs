@@ -86,110 +86,86 @@ public sealed class InstallArtifactTests
     [Fact]
     public void Install_artifacts_check_lists_stale_files_and_writing_fixes_them()
     {
-        var folder = Directory.CreateTempSubdirectory("argohooks-artifacts-").FullName;
-        try
-        {
-            var (exit, _, error) = Run(["install-artifacts", "--check", "--output", folder]);
-            Assert.Equal(1, exit);
-            Assert.Contains("stale: " + Path.Combine(folder, "argocd-cm-patch.yaml"), error, StringComparison.Ordinal);
+        using var temporary = new TemporaryFolder("argohooks-artifacts-");
+        var folder = temporary.Path;
+        var (exit, _, error) = Run(["install-artifacts", "--check", "--output", folder]);
+        Assert.Equal(1, exit);
+        Assert.Contains("stale: " + Path.Combine(folder, "argocd-cm-patch.yaml"), error, StringComparison.Ordinal);
 
-            (exit, var output, _) = Run(["install-artifacts", "--output", folder]);
-            Assert.Equal(0, exit);
-            Assert.Contains("helm-values.yaml", output, StringComparison.Ordinal);
+        (exit, var output, _) = Run(["install-artifacts", "--output", folder]);
+        Assert.Equal(0, exit);
+        Assert.Contains("helm-values.yaml", output, StringComparison.Ordinal);
 
-            (exit, _, _) = Run(["install-artifacts", "--check", "--output", folder]);
-            Assert.Equal(0, exit);
+        (exit, _, _) = Run(["install-artifacts", "--check", "--output", folder]);
+        Assert.Equal(0, exit);
 
-            File.AppendAllText(Path.Combine(folder, "helm-values.yaml"), "# hand edit\n");
-            (exit, _, error) = Run(["install-artifacts", "--check", "--output", folder]);
-            Assert.Equal(1, exit);
-            Assert.Contains("helm-values.yaml", error, StringComparison.Ordinal);
-            Assert.DoesNotContain("argocd-cm-patch.yaml", error, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        File.AppendAllText(Path.Combine(folder, "helm-values.yaml"), "# hand edit\n");
+        (exit, _, error) = Run(["install-artifacts", "--check", "--output", folder]);
+        Assert.Equal(1, exit);
+        Assert.Contains("helm-values.yaml", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("argocd-cm-patch.yaml", error, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Health_command_prints_one_line_per_object()
     {
-        var folder = Directory.CreateTempSubdirectory("argohooks-health-").FullName;
-        try
-        {
-            var file = Path.Combine(folder, "objects.yaml");
-            File.WriteAllText(file,
-                File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "progressing_no_status.yaml"))
-                + "---\n"
-                + File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "healthy_verified_current_generation.yaml")));
+        using var temporary = new TemporaryFolder("argohooks-health-");
+        var folder = temporary.Path;
+        var file = Path.Combine(folder, "objects.yaml");
+        File.WriteAllText(file,
+            File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "progressing_no_status.yaml"))
+            + "---\n"
+            + File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "healthy_verified_current_generation.yaml")));
 
-            var (exit, output, _) = Run(["health", file]);
+        var (exit, output, _) = Run(["health", file]);
 
-            Assert.Equal(0, exit);
-            Assert.Equal(
-                [
-                    $"{file}: Progressing Waiting for the KServe controller to report status.",
-                    $"{file}: Healthy Model sklearn-iris answered ready on 1 of 1 predictor pods.",
-                ],
-                output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd('\r')));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(0, exit);
+        Assert.Equal(
+            [
+                $"{file}: Progressing Waiting for the KServe controller to report status.",
+                $"{file}: Healthy Model sklearn-iris answered ready on 1 of 1 predictor pods.",
+            ],
+            output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line.TrimEnd('\r')));
     }
 
     [Fact]
     public void Health_command_evaluates_the_items_of_a_kubectl_list()
     {
-        var folder = Directory.CreateTempSubdirectory("argohooks-health-").FullName;
-        try
+        using var temporary = new TemporaryFolder("argohooks-health-");
+        var folder = temporary.Path;
+        var file = Path.Combine(folder, "list.json");
+        var list = new System.Text.Json.Nodes.JsonObject
         {
-            var file = Path.Combine(folder, "list.json");
-            var list = new System.Text.Json.Nodes.JsonObject
-            {
-                ["apiVersion"] = "v1",
-                ["kind"] = "List",
-                ["items"] = new System.Text.Json.Nodes.JsonArray(
-                    YamlObjects.Parse(File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "suspended_stopped_raw.yaml"))).Single(),
-                    YamlObjects.Parse(File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "progressing_strict_never_verified.yaml"))).Single()),
-            };
-            File.WriteAllText(file, list.ToJsonString());
+            ["apiVersion"] = "v1",
+            ["kind"] = "List",
+            ["items"] = new System.Text.Json.Nodes.JsonArray(
+                YamlObjects.Parse(File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "suspended_stopped_raw.yaml"))).Single(),
+                YamlObjects.Parse(File.ReadAllText(Path.Combine(Repository.InferenceServiceTestdata, "progressing_strict_never_verified.yaml"))).Single()),
+        };
+        File.WriteAllText(file, list.ToJsonString());
 
-            var (exit, output, _) = Run(["health", file]);
+        var (exit, output, _) = Run(["health", file]);
 
-            Assert.Equal(0, exit);
-            Assert.Equal(
-                [$"{file}: Suspended ", $"{file}: Progressing "],
-                output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[..(line.IndexOf(' ', file.Length + 2) + 1)]));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(0, exit);
+        Assert.Equal(
+            [$"{file}: Suspended ", $"{file}: Progressing "],
+            output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line => line[..(line.IndexOf(' ', file.Length + 2) + 1)]));
     }
 
     [Fact]
     public void Health_command_uses_a_script_given_with_the_script_option()
     {
-        var folder = Directory.CreateTempSubdirectory("argohooks-health-").FullName;
-        try
-        {
-            var script = Path.Combine(folder, "always.lua");
-            File.WriteAllText(script, """return { status = "Degraded", message = "always" }""");
-            var input = Path.Combine(folder, "object.json");
-            File.WriteAllText(input, """{"kind":"InferenceService"}""");
+        using var temporary = new TemporaryFolder("argohooks-health-");
+        var folder = temporary.Path;
+        var script = Path.Combine(folder, "always.lua");
+        File.WriteAllText(script, """return { status = "Degraded", message = "always" }""");
+        var input = Path.Combine(folder, "object.json");
+        File.WriteAllText(input, """{"kind":"InferenceService"}""");
 
-            var (exit, output, _) = Run(["health", "--script", script, input]);
+        var (exit, output, _) = Run(["health", "--script", script, input]);
 
-            Assert.Equal(0, exit);
-            Assert.Equal($"{input}: Degraded always", output.Trim());
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(0, exit);
+        Assert.Equal($"{input}: Degraded always", output.Trim());
     }
 
     [Theory]
@@ -197,25 +173,19 @@ public sealed class InstallArtifactTests
     [InlineData("invalid")]
     public void Health_command_exits_2_on_unreadable_input(string kind)
     {
-        var folder = Directory.CreateTempSubdirectory("argohooks-health-").FullName;
-        try
+        using var temporary = new TemporaryFolder("argohooks-health-");
+        var folder = temporary.Path;
+        var file = Path.Combine(folder, "object.yaml");
+        if (kind == "invalid")
         {
-            var file = Path.Combine(folder, "object.yaml");
-            if (kind == "invalid")
-            {
-                File.WriteAllText(file, "metadata: [unclosed\n");
-            }
-
-            var (exit, output, error) = Run(["health", file]);
-
-            Assert.Equal(2, exit);
-            Assert.Empty(output);
-            Assert.Contains(file, error, StringComparison.Ordinal);
+            File.WriteAllText(file, "metadata: [unclosed\n");
         }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+
+        var (exit, output, error) = Run(["health", file]);
+
+        Assert.Equal(2, exit);
+        Assert.Empty(output);
+        Assert.Contains(file, error, StringComparison.Ordinal);
     }
 
     private static (int Exit, string Output, string Error) Run(string[] args)
@@ -252,4 +222,11 @@ public sealed class InstallArtifactTests
             .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
             .Select(folder => Path.Combine(folder, name))
             .FirstOrDefault(File.Exists);
+
+    private sealed class TemporaryFolder(string prefix) : IDisposable
+    {
+        public string Path { get; } = Directory.CreateTempSubdirectory(prefix).FullName;
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
+    }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace ArgoHooks.Health.Cli;
 
@@ -82,7 +83,7 @@ public static class HealthCommands
         var evaluator = new LuaHealthEvaluator();
         foreach (var file in files)
         {
-            IReadOnlyList<System.Text.Json.Nodes.JsonNode?> objects;
+            IReadOnlyList<JsonNode?> objects;
             try
             {
                 objects = YamlObjects.Parse(File.ReadAllText(file));
@@ -107,10 +108,10 @@ public static class HealthCommands
     }
 
     // `kubectl get ... -o yaml` wraps several objects in a `kind: List`; evaluate its items.
-    private static IEnumerable<System.Text.Json.Nodes.JsonNode?> ExpandList(System.Text.Json.Nodes.JsonNode? obj) =>
-        obj is System.Text.Json.Nodes.JsonObject map
-        && map["kind"] is System.Text.Json.Nodes.JsonValue kind && kind.TryGetValue(out string? kindName) && kindName.EndsWith("List", StringComparison.Ordinal)
-        && map["items"] is System.Text.Json.Nodes.JsonArray items
+    private static IEnumerable<JsonNode?> ExpandList(JsonNode? obj) =>
+        obj is JsonObject map
+        && map["kind"] is JsonValue kind && kind.TryGetValue(out string? kindName) && kindName.EndsWith("List", StringComparison.Ordinal)
+        && map["items"] is JsonArray items
             ? items
             : [obj];
 
