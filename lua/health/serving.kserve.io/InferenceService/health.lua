@@ -60,7 +60,6 @@ local terminalReasons = {
 }
 
 local rawModes = { RawDeployment = true, Standard = true }
-local knativeModes = { Serverless = true, Knative = true }
 
 local hookPhases = {
   AwaitingArtifact = { status = "Progressing", text = "Waiting for the model artifact" },
