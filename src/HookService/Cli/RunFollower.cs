@@ -14,7 +14,12 @@ internal sealed class RunFollower(HookServiceClient client, CallSettings setting
     private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
+    // Every status answer carries the run's whole event history: print the events not printed yet (by sequence
+    // number), and of those only phase changes, so a resumed run (a restarted service numbers afresh and replays
+    // the phase it resumed at) does not repeat a line.
     private readonly Dictionary<string, string> printedPhase = new(StringComparer.Ordinal);
+    private DateTimeOffset printedRunStartedAt;
+    private long printedSeq;
     private DateTimeOffset? unreachableSince;
     private TimeSpan backoff = FirstBackoff;
 
@@ -118,14 +123,22 @@ internal sealed class RunFollower(HookServiceClient client, CallSettings setting
 
     private async Task PrintAsync(RunView run)
     {
-        foreach (var change in run.Events.OrderBy(change => change.Seq))
+        if (run.StartedAt != printedRunStartedAt)
         {
+            printedRunStartedAt = run.StartedAt;
+            printedSeq = 0;
+        }
+
+        foreach (var change in run.Events.Where(change => change.Seq > printedSeq).OrderBy(change => change.Seq))
+        {
+            printedSeq = change.Seq;
             if (printedPhase.TryGetValue(change.InferenceService, out var printed) && printed == change.Phase)
             {
                 continue;
             }
 
             printedPhase[change.InferenceService] = change.Phase;
+
             await output.WriteLineAsync($"{Format(change.Time)} {change.InferenceService} {change.Phase} {change.Message}");
         }
     }
