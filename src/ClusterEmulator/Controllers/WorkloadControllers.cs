@@ -163,7 +163,7 @@ internal sealed class WorkloadControllers
         }
         else
         {
-            var allTotal = owned.Sum(rs => rs == newRs ? Replicas(newRs) : Replicas(rs));
+            var allTotal = olds.Sum(Replicas) + Replicas(newRs);
             var newReplicas = Replicas(newRs);
             if (newReplicas < desired)
             {
