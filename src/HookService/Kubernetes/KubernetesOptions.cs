@@ -48,6 +48,9 @@ public sealed class KubernetesOptions
     /// <summary>Pause before re-opening a watch that failed with a connection error.</summary>
     public TimeSpan WatchReconnectDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How soon the rollout watcher looks again when the awaited change may not produce a watch event (delete-pods).</summary>
+    public TimeSpan RecheckInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>events.k8s.io reportingInstance; default: HOSTNAME (the pod name) or the machine name.</summary>
     public string? ReportingInstance { get; set; }
 }
@@ -96,6 +99,7 @@ internal sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOp
         Positive(options.MaxRetryAfter, nameof(options.MaxRetryAfter));
         Positive(options.WatchTimeout, nameof(options.WatchTimeout));
         Positive(options.WatchReconnectDelay, nameof(options.WatchReconnectDelay));
+        Positive(options.RecheckInterval, nameof(options.RecheckInterval));
         if (options.OperationTimeout < options.RequestTimeout)
         {
             failures.Add($"{prefix}OperationTimeout must not be shorter than {prefix}RequestTimeout.");

@@ -26,9 +26,11 @@ public sealed class RolloutWatcher(
     private static readonly string[] TerminalRevisionReasons = ["RevisionFailed", "RevisionMissing"];
 
     /// <summary>How far a rollout got: final when <see cref="Outcome"/> is set, else a progress sentence.</summary>
-    private sealed record Verdict(RolloutOutcome? Outcome, string Progress)
+    /// <param name="RecheckSoon">The object alone may not change again when the awaited state arrives (pods replaced
+    /// behind an unchanged Deployment status): read again after RecheckInterval instead of waiting for an event.</param>
+    private sealed record Verdict(RolloutOutcome? Outcome, string Progress, bool RecheckSoon = false)
     {
-        public static Verdict Waiting(string progress) => new(null, progress);
+        public static Verdict Waiting(string progress, bool recheckSoon = false) => new(null, progress, recheckSoon);
         public static Verdict Complete(string message) => new(new RolloutOutcome(RolloutResult.Complete, null, message), message);
         public static Verdict Failed(string reason, string message) => new(new RolloutOutcome(RolloutResult.Failed, reason, message), message);
     }
@@ -67,6 +69,7 @@ public sealed class RolloutWatcher(
     private async Task<RolloutOutcome> WatchAsync<T>(Source<T> source, StrongBox<string> progress, CancellationToken cancellationToken) where T : class
     {
         string? resourceVersion = null;
+        var recheckSoon = false;
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -75,6 +78,7 @@ public sealed class RolloutWatcher(
                 var current = await source.Read(cancellationToken);
                 var verdict = await source.Evaluate(current, cancellationToken);
                 progress.Value = verdict.Progress;
+                recheckSoon = verdict.RecheckSoon;
                 if (verdict.Outcome is { } outcome)
                 {
                     return outcome;
@@ -84,6 +88,8 @@ public sealed class RolloutWatcher(
             }
 
             var gone = false;
+            using var recheck = new CancellationTokenSource(recheckSoon ? options.Value.RecheckInterval : Timeout.InfiniteTimeSpan, timeProvider);
+            using var streamCancellation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, recheck.Token);
             try
             {
                 var stream = source.Watch(resourceVersion, error =>
@@ -96,8 +102,8 @@ public sealed class RolloutWatcher(
                     {
                         logger.LogWarning(error, "Watch of {Object} reported an error; it will be re-read.", source.Description);
                     }
-                }, cancellationToken);
-                await foreach (var (type, item) in stream.WithCancellation(cancellationToken))
+                }, streamCancellation.Token);
+                await foreach (var (type, item) in stream.WithCancellation(streamCancellation.Token))
                 {
                     if (item is not null && source.ResourceVersionOf(item) is { Length: > 0 } seen)
                     {
@@ -115,11 +121,21 @@ public sealed class RolloutWatcher(
                     {
                         return outcome;
                     }
+
+                    if (verdict.RecheckSoon && !recheckSoon)
+                    {
+                        recheckSoon = true;
+                        recheck.CancelAfter(options.Value.RecheckInterval);
+                    }
                 }
 
                 // The server ended the stream (its timeout) or said 410 Gone: read afresh, then watch from there.
                 logger.LogDebug("Watch of {Object} ended{Gone}; re-reading.", source.Description, gone ? " with 410 Gone" : "");
                 resourceVersion = null;
+            }
+            catch (OperationCanceledException) when (recheck.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                resourceVersion = null; // time to look again without an event
             }
             catch (Exception error) when (error.Is(HttpStatusCode.Gone))
             {
@@ -226,24 +242,29 @@ public sealed class RolloutWatcher(
 
         if (restart is not null && kind == RestartStrategies.DeletePods)
         {
-            var stale = await CountPodsOlderThanAsync(isvc, restart.RestartedAt, cancellationToken);
-            if (stale > 0)
+            // The Deployment's status may still describe the deleted pods: count the replacements themselves.
+            var (stale, freshReady) = await CountPodsAsync(isvc, restart.RestartedAt, cancellationToken);
+            if (stale > 0 || freshReady < replicas)
             {
-                return Verdict.Waiting($"Waiting for {stale} predictor pod(s) created before the restart to be replaced.");
+                return Verdict.Waiting($"Waiting for the predictor pods to be replaced: {freshReady} of {replicas} new pods ready, {stale} old pods left.", recheckSoon: true);
             }
         }
 
         return Verdict.Complete($"Deployment {name} rolled out: {updated} of {replicas} replicas updated and available.");
     }
 
-    /// <summary>Pods still running that were created before the restart (creationTimestamp has second precision).</summary>
-    private async Task<int> CountPodsOlderThanAsync(InferenceServiceSnapshot isvc, string restartedAt, CancellationToken cancellationToken)
+    /// <summary>Predictor pods not terminating that were created before the restart (creationTimestamp has second
+    /// precision, so "before" means an earlier second), and ready ones created since.</summary>
+    private async Task<(int Stale, int FreshReady)> CountPodsAsync(InferenceServiceSnapshot isvc, string restartedAt, CancellationToken cancellationToken)
     {
         var restart = DateTimeOffset.Parse(restartedAt, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
         var wholeSecond = new DateTimeOffset(restart.UtcTicks - restart.UtcTicks % TimeSpan.TicksPerSecond, TimeSpan.Zero);
         var pods = await client.CoreV1.ListNamespacedPodAsync(isvc.Namespace, labelSelector: PredictorNames.PodSelector(isvc.Name), cancellationToken: cancellationToken);
-        return pods.Items.Count(pod => pod.Metadata.DeletionTimestamp is null
-            && (pod.Metadata.CreationTimestamp is not { } created || PredictorPods.Utc(created) < wholeSecond));
+        var live = pods.Items.Where(pod => pod.Metadata.DeletionTimestamp is null).ToList();
+        var stale = live.Count(pod => pod.Metadata.CreationTimestamp is not { } created || PredictorPods.Utc(created) < wholeSecond);
+        var freshReady = live.Count(pod => pod.Metadata.CreationTimestamp is { } created && PredictorPods.Utc(created) >= wholeSecond
+            && pod.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true);
+        return (stale, freshReady);
     }
 
     // ---- Knative mode ---------------------------------------------------------------------------------------

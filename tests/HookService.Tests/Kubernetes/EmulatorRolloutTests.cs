@@ -1,0 +1,85 @@
+using ArgoHooks.HookService.Healing;
+using ArgoHooks.HookService.Kubernetes;
+using k8s;
+
+namespace ArgoHooks.HookService.Tests.Kubernetes;
+
+public class EmulatorRolloutTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static PhaseRecord Restarting(InferenceServiceSnapshot isvc) => new(Phases.Restarting, isvc.Generation, "Restarting.", "run-1");
+
+    [Fact]
+    public async Task A_rollout_that_exceeds_its_progress_deadline_fails()
+    {
+        // Pods that take longer to start than the deadline allows: the Deployment controller gives up.
+        await using var h = await EmulatorHarness.StartAsync(emulator: o =>
+        {
+            o.ProgressDeadline = TimeSpan.FromMilliseconds(600);
+            o.PredictorStartupDelay = TimeSpan.FromMinutes(5);
+        });
+        await h.Cluster.ApplyAsync(EmulatorHarness.InferenceService("stuck"), Ct);
+        var isvc = (await h.Store.GetAsync(EmulatorHarness.Namespace, "stuck", Ct))!;
+
+        var rollout = await h.Rollouts.WaitAsync(isvc, null, TimeSpan.FromSeconds(20), Ct);
+
+        Assert.Equal(RolloutResult.Failed, rollout.Result);
+        Assert.Equal(RolloutWatcher.ProgressDeadlineExceeded, rollout.Reason);
+        Assert.Contains("progress deadline", rollout.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_rollout_that_does_not_finish_in_time_times_out_with_the_last_progress()
+    {
+        await using var h = await EmulatorHarness.StartAsync(emulator: o => o.PredictorStartupDelay = TimeSpan.FromMinutes(5));
+        await h.Cluster.ApplyAsync(EmulatorHarness.InferenceService("slow"), Ct);
+        var isvc = (await h.Store.GetAsync(EmulatorHarness.Namespace, "slow", Ct))!;
+
+        var rollout = await h.Rollouts.WaitAsync(isvc, null, TimeSpan.FromMilliseconds(800), Ct);
+
+        Assert.Equal(RolloutResult.TimedOut, rollout.Result);
+        Assert.Contains("slow-predictor", rollout.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_watch_survives_cut_streams_and_410_gone()
+    {
+        await using var h = await EmulatorHarness.StartAsync(emulator: o => o.PredictorStartupDelay = TimeSpan.FromMilliseconds(1500));
+        var before = await h.CreateReadyAsync("m");
+        var ticket = await h.Get<IPredictorRestarter>().RestartAsync(before, Restarting(before), Ct);
+
+        var waiting = h.Rollouts.WaitAsync(ticket.After, ticket, TimeSpan.FromSeconds(30), Ct);
+        var cuts = 0;
+        while (!waiting.IsCompleted && cuts < 6)
+        {
+            await Task.Delay(150, Ct);
+            h.Cluster.Faults.CompactHistory();
+            cuts += h.Cluster.Faults.CutWatches();
+        }
+
+        var rollout = await waiting;
+        Assert.Equal(RolloutResult.Complete, rollout.Result);
+        Assert.True(cuts > 0, "the test never cut a watch");
+        Assert.True(h.Cluster.Requests.Count("watch", "deployments", EmulatorHarness.Namespace) > 1, "the watcher did not watch again after the cut");
+        // One read per WaitAsync (two here) plus at least one re-read after a resume from a compacted resourceVersion (410).
+        Assert.True(h.Cluster.Requests.Count("get", "deployments", EmulatorHarness.Namespace) > 2, "the watcher never re-read after 410 Gone");
+    }
+
+    [Fact]
+    public async Task Knative_rollout_fails_when_the_revision_fails()
+    {
+        await using var h = await EmulatorHarness.StartAsync(emulator: o =>
+        {
+            o.ProgressDeadline = TimeSpan.FromMilliseconds(600);
+            o.PredictorStartupDelay = TimeSpan.FromMinutes(5);
+        });
+        await h.Cluster.ApplyAsync(EmulatorHarness.InferenceService("kn", "Serverless"), Ct);
+        var isvc = (await h.Store.GetAsync(EmulatorHarness.Namespace, "kn", Ct))!;
+
+        var rollout = await h.Rollouts.WaitAsync(isvc, null, TimeSpan.FromSeconds(20), Ct);
+
+        Assert.Equal(RolloutResult.Failed, rollout.Result);
+        Assert.Contains(rollout.Reason, new[] { "RevisionFailed", "RevisionMissing" });
+    }
+}
