@@ -34,8 +34,8 @@ public sealed class KubernetesResiliencePipeline
                 DelayGenerator = arguments => ValueTask.FromResult(RetryAfter(arguments.Outcome.Result, settings.MaxRetryAfter, timeProvider)),
                 OnRetry = arguments =>
                 {
-                    var method = arguments.Context.Properties.GetValue(MethodKey, "?");
-                    metrics.Retry(method, Describe(arguments.Outcome));
+                    var request = arguments.Context.Properties.GetValue(RequestKey, null!);
+                    metrics.Retry(request?.Method.Method ?? "?", request?.RequestUri, Describe(arguments.Outcome));
                     return ValueTask.CompletedTask;
                 },
             })
@@ -43,7 +43,7 @@ public sealed class KubernetesResiliencePipeline
             .Build();
     }
 
-    internal static readonly ResiliencePropertyKey<string> MethodKey = new("argohooks.http-method");
+    internal static readonly ResiliencePropertyKey<HttpRequestMessage> RequestKey = new("argohooks.http-request");
 
     public ResiliencePipeline<HttpResponseMessage> Pipeline { get; }
 
@@ -84,32 +84,15 @@ public sealed class KubernetesResilienceHandler(KubernetesResiliencePipeline res
         if (IsWatch(request.RequestUri))
         {
             // A watch is a stream that may legitimately stay open for minutes: no timeout, no retry, no buffering.
-            var watchResponse = await SendCountedAsync(request, cancellationToken);
-            return watchResponse;
+            return await AttemptAsync(request, bufferBody: false, cancellationToken, cancellationToken);
         }
 
         var context = ResilienceContextPool.Shared.Get(cancellationToken);
-        context.Properties.Set(KubernetesResiliencePipeline.MethodKey, request.Method.Method);
+        context.Properties.Set(KubernetesResiliencePipeline.RequestKey, request);
         try
         {
             return await resilience.Pipeline.ExecuteAsync(
-                async attemptContext =>
-                {
-                    var response = await SendCountedAsync(request, attemptContext.CancellationToken);
-                    try
-                    {
-                        // Read the body inside the attempt so the per-attempt timeout and the retry cover it too.
-                        await response.Content.LoadIntoBufferAsync(attemptContext.CancellationToken);
-                    }
-                    catch (Exception bodyError) when (bodyError is HttpRequestException or IOException or OperationCanceledException)
-                    {
-                        response.Dispose();
-                        metrics.ApiError(request.Method.Method, bodyError is OperationCanceledException ? "timeout" : "transport");
-                        throw;
-                    }
-
-                    return response;
-                },
+                attemptContext => new ValueTask<HttpResponseMessage>(AttemptAsync(request, bufferBody: true, attemptContext.CancellationToken, cancellationToken)),
                 context);
         }
         finally
@@ -118,24 +101,32 @@ public sealed class KubernetesResilienceHandler(KubernetesResiliencePipeline res
         }
     }
 
-    private async Task<HttpResponseMessage> SendCountedAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    /// <summary>One attempt; counts it as an API error when it fails (404 is an answer, not an error).</summary>
+    private async Task<HttpResponseMessage> AttemptAsync(HttpRequestMessage request, bool bufferBody, CancellationToken attemptToken, CancellationToken callerToken)
     {
+        HttpResponseMessage? response = null;
         try
         {
-            var response = await base.SendAsync(request, cancellationToken);
-            if ((int)response.StatusCode >= 400 && response.StatusCode != HttpStatusCode.NotFound)
+            response = await base.SendAsync(request, attemptToken);
+            if (bufferBody)
             {
-                // 404 is an answer (the object does not exist), not an API error.
-                metrics.ApiError(request.Method.Method, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                // Read the body inside the attempt so the per-attempt timeout and the retry cover it too.
+                await response.Content.LoadIntoBufferAsync(attemptToken);
             }
-
-            return response;
         }
-        catch (Exception error) when (error is HttpRequestException or IOException)
+        catch (Exception error) when (error is HttpRequestException or IOException || (error is OperationCanceledException && !callerToken.IsCancellationRequested))
         {
-            metrics.ApiError(request.Method.Method, "transport");
+            response?.Dispose();
+            metrics.ApiError(request.Method.Method, request.RequestUri, null);
             throw;
         }
+
+        if ((int)response.StatusCode >= 400 && response.StatusCode != HttpStatusCode.NotFound)
+        {
+            metrics.ApiError(request.Method.Method, request.RequestUri, (int)response.StatusCode);
+        }
+
+        return response;
     }
 
     internal static bool IsWatch(Uri? uri)

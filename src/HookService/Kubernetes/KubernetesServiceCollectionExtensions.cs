@@ -19,7 +19,8 @@ public static class KubernetesServiceCollectionExtensions
         services.AddOptions<KubernetesOptions>().Bind(configuration.GetSection(KubernetesOptions.SectionName)).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesOptions>, KubernetesOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(provider => new KubernetesApiMetrics(provider.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddSingleton(provider => new KubernetesApiMetrics(
+            provider.GetService<System.Diagnostics.Metrics.IMeterFactory>(), provider.GetService<ArgoHooks.HookService.Observability.HookMetrics>()));
         services.TryAddSingleton<KubernetesResiliencePipeline>();
         services.TryAddTransient<KubernetesResilienceHandler>();
         services.TryAddSingleton<IKubernetes>(provider => KubernetesClientFactory.Create(

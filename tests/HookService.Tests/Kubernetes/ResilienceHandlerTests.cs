@@ -236,6 +236,16 @@ public class ResilienceHandlerTests
     }
 
     [Theory]
+    [InlineData("http://h/api/v1/namespaces/a/pods/p-1", "pods")]
+    [InlineData("http://h/api/v1/namespaces/a/pods", "pods")]
+    [InlineData("http://h/apis/serving.kserve.io/v1beta1/namespaces/a/inferenceservices/m/status", "inferenceservices/status")]
+    [InlineData("http://h/apis/authentication.k8s.io/v1/tokenreviews", "tokenreviews")]
+    [InlineData("http://h/api/v1/namespaces", "namespaces")]
+    [InlineData("http://h/api/v1/namespaces/a", "namespaces")]
+    [InlineData("http://h/version", "unknown")]
+    public void Metric_labels_name_the_resource_only(string uri, string resource) => Assert.Equal(resource, KubernetesApiMetrics.ResourceOf(new Uri(uri)));
+
+    [Theory]
     [InlineData("http://h/api/v1/pods?watch=true", true)]
     [InlineData("http://h/api/v1/pods?labelSelector=a%3Db&watch=1", true)]
     [InlineData("http://h/api/v1/pods?watch=false", false)]
