@@ -44,6 +44,9 @@ public class KubectlTests
             Assert.True(code == 0, $"kubectl failed ({code}): {error}");
             Assert.Contains("iris-predictor-", output);
             Assert.Contains("inferenceservice.serving.kserve.io/iris", output);
+            // Server-side printing: the pod's READY/STATUS columns and KServe's printer columns.
+            Assert.Matches(@"pod/iris-predictor-\S+\s+1/1\s+Running\s+0", output);
+            Assert.Matches(@"inferenceservice\.serving\.kserve\.io/iris\s+http://iris-ml\.example\.com\s+True", output);
 
             (code, output, error) = await RunAsync(kubectl, kubeconfig, "get", "isvc", "iris", "-n", "ml", "-o", "jsonpath={.status.modelStatus.states.activeModelState}");
             Assert.True(code == 0, $"kubectl failed ({code}): {error}");

@@ -160,7 +160,7 @@ internal sealed class ApiServer : IAsyncDisposable
 
     private static string VerbOf(string method, Route route, bool watch) => method switch
     {
-        "GET" when route.Name is null => watch ? "watch" : "list",
+        "GET" when route.Name is null || (watch && route.Subresource is null) => watch ? "watch" : "list",
         "GET" => "get",
         "POST" => "create",
         "PUT" => "update",
@@ -223,6 +223,11 @@ internal sealed class ApiServer : IAsyncDisposable
             case "get":
             {
                 var obj = _store.Get(type, ns, route.Name!) ?? throw ApiException.NotFound(type, route.Name!);
+                if (Tables.Wanted(ctx.Request.Headers.Accept) && Tables.Build(type, [obj], _store.CurrentResourceVersion, _options.TimeProvider.GetUtcNow()) is { } table)
+                {
+                    await WriteJsonAsync(ctx, 200, table);
+                    return;
+                }
                 await WriteJsonAsync(ctx, 200, obj);
                 return;
             }
@@ -231,6 +236,11 @@ internal sealed class ApiServer : IAsyncDisposable
                 var labels = LabelSelector.Parse(query["labelSelector"]);
                 var fields = FieldSelector.Parse(query["fieldSelector"]);
                 var (items, rv) = _store.List(type, route.Namespace, labels, fields);
+                if (Tables.Wanted(ctx.Request.Headers.Accept) && Tables.Build(type, items, rv, _options.TimeProvider.GetUtcNow()) is { } table)
+                {
+                    await WriteJsonAsync(ctx, 200, table);
+                    return;
+                }
                 var list = new JsonObject
                 {
                     ["kind"] = type.ListKind,
@@ -396,7 +406,8 @@ internal sealed class ApiServer : IAsyncDisposable
     {
         var query = ctx.Request.Query;
         var labels = LabelSelector.Parse(query["labelSelector"]);
-        var fields = FieldSelector.Parse(query["fieldSelector"]);
+        // The deprecated watch on a named object is a watch filtered on its name.
+        var fields = FieldSelector.Parse(route.Name is null ? query["fieldSelector"].ToString() : $"metadata.name={route.Name}");
         var rvText = query["resourceVersion"].ToString();
         long? since = null;
         if (rvText.Length > 0 && rvText != "0")

@@ -89,7 +89,7 @@ internal sealed class KServeController
         {
             ["name"] = Kubelet.ContainerName,
             ["image"] = $"kserve/{modelFormat}server:v0.15.0",
-            ["args"] = new JsonArray { $"--model_name={name}", "--model_dir=/mnt/models", "--http_port=8080" },
+            ["args"] = ContainerArgs(model, name),
             ["ports"] = new JsonArray { new JsonObject { ["containerPort"] = 8080, ["protocol"] = "TCP" } },
             ["readinessProbe"] = new JsonObject { ["tcpSocket"] = new JsonObject { ["port"] = 8080 } },
         };
@@ -121,6 +121,18 @@ internal sealed class KServeController
             ["metadata"] = new JsonObject { ["labels"] = Json.ToObject(labels), ["annotations"] = Json.ToObject(podAnnotations) },
             ["spec"] = new JsonObject { ["containers"] = new JsonArray { container } },
         };
+    }
+
+    /// <summary>The runtime's arguments: <c>--model_name</c> defaults to the InferenceService name; the predictor's own args are appended (and may rename the model).</summary>
+    private static JsonArray ContainerArgs(JsonObject? model, string name)
+    {
+        var extra = (model?["args"] as JsonArray)?.Select(a => a is JsonValue v && v.TryGetValue<string>(out var s) ? s : "").Where(a => a.Length > 0).ToList() ?? [];
+        var args = new JsonArray();
+        if (!extra.Any(a => a.StartsWith("--model_name", StringComparison.Ordinal))) args.Add($"--model_name={name}");
+        args.Add("--model_dir=/mnt/models");
+        args.Add("--http_port=8080");
+        foreach (var a in extra) args.Add(a);
+        return args;
     }
 
     private JsonObject EnsureDeployment(JsonObject isvc, string ns, string deploymentName, JsonObject template, long replicas, JsonObject selectorLabels,

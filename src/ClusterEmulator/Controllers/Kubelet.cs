@@ -13,7 +13,6 @@ internal sealed class Kubelet : IAsyncDisposable
 {
     public const string ContainerName = "kserve-container";
     public const string StorageUriAnnotation = "internal.serving.kserve.io/storage-initializer-sourceuri";
-    public const string ModelNameAnnotation = "emulator.argohooks.io/model-name";
 
     private readonly ObjectStore _store;
     private readonly ModelStorage _storage;
@@ -43,11 +42,24 @@ internal sealed class Kubelet : IAsyncDisposable
     {
         var annotations = Json.StringMap(Json.Node(podTemplate, "metadata", "annotations"));
         var storageUri = annotations.GetValueOrDefault(StorageUriAnnotation);
-        var modelName = annotations.GetValueOrDefault(ModelNameAnnotation)
+        var modelName = ModelNameFromArgs(Json.FindByKey(Json.Node(podTemplate, "spec", "containers"), "name", ContainerName))
             ?? Json.StringMap(Json.Node(podTemplate, "metadata", "labels")).GetValueOrDefault("serving.kserve.io/inferenceservice") ?? podName;
         var server = await SimulatedModelServer.StartAsync(ns, podName, modelName, _storage.Resolve(storageUri), storageUri, _time.GetUtcNow(), startupDelay, cancellationToken);
         lock (_gate) _servers[$"{ns}/{podName}"] = server;
         return server;
+    }
+
+    /// <summary>The model name the server registers: <c>--model_name=X</c> or <c>--model_name X</c> in the container args.</summary>
+    private static string? ModelNameFromArgs(JsonObject? container)
+    {
+        var args = (container?["args"] as JsonArray)?.Select(a => a is JsonValue v && v.TryGetValue<string>(out var s) ? s : "").ToList() ?? [];
+        string? name = null;
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i].StartsWith("--model_name=", StringComparison.Ordinal)) name = args[i]["--model_name=".Length..];
+            else if (args[i] == "--model_name" && i + 1 < args.Count) name = args[i + 1];
+        }
+        return string.IsNullOrEmpty(name) ? null : name;
     }
 
     public async Task ForgetAsync(string ns, string podName)
@@ -67,7 +79,7 @@ internal sealed class Kubelet : IAsyncDisposable
         DateTimeOffset? next = null;
         List<KeyValuePair<string, SimulatedModelServer>> servers;
         lock (_gate) servers = [.. _servers];
-        foreach (var (key, server) in servers)
+        foreach (var (_, server) in servers)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var pod = _store.Get(ResourceTypes.Pods, server.Namespace, server.PodName);
@@ -96,7 +108,6 @@ internal sealed class Kubelet : IAsyncDisposable
                     await ForgetAsync(server.Namespace, server.PodName);
                 }
             }
-            _ = key;
         }
         return next;
     }
