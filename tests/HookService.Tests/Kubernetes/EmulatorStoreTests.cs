@@ -109,4 +109,36 @@ public class EmulatorStoreTests
 
         Assert.Equal(System.Net.HttpStatusCode.NotFound, KubernetesErrors.StatusOf(error));
     }
+
+    [Fact]
+    public async Task Record_phase_rereads_and_retries_on_conflict()
+    {
+        await using var h = await EmulatorHarness.StartAsync();
+        await h.Cluster.ApplyAsync(EmulatorHarness.InferenceService("m"), Ct);
+        var current = (await h.Store.GetAsync(EmulatorHarness.Namespace, "m", Ct))!;
+        var conflicts = h.Cluster.Faults.Add(new FaultRule { Resource = "inferenceservices", Verb = "patch", StatusCodes = [409], Count = 2 });
+
+        var written = await h.Store.RecordPhaseAsync(current, new PhaseRecord(Phases.Verifying, current.Generation, "Probing.", "run-1"), Ct);
+
+        Assert.Equal(2, h.Cluster.Faults.InjectedBy(conflicts));
+        Assert.Equal("Verifying", written.Annotation(ContractAnnotations.Phase));
+        Assert.Equal(3, h.Cluster.Requests.Count("patch", "inferenceservices", EmulatorHarness.Namespace));
+    }
+
+    [Fact]
+    public async Task A_guarded_restart_that_meets_a_conflict_is_a_concurrent_change()
+    {
+        await using var h = await EmulatorHarness.StartAsync();
+        await h.Cluster.ApplyAsync(EmulatorHarness.InferenceService("m"), Ct);
+        var stale = (await h.Store.GetAsync(EmulatorHarness.Namespace, "m", Ct))!;
+        await h.Store.RecordPhaseAsync(stale, new PhaseRecord(Phases.AwaitingArtifact, stale.Generation, "Waiting.", "other-run"), Ct);
+
+        await Assert.ThrowsAsync<ConcurrentChangeException>(() =>
+            h.Get<IPredictorRestarter>().RestartAsync(stale, new PhaseRecord(Phases.Restarting, stale.Generation, "Restarting.", "run-1"), Ct));
+
+        var after = (await h.Store.GetAsync(EmulatorHarness.Namespace, "m", Ct))!;
+        Assert.Null(after.RestartedAt);
+        Assert.Equal(stale.Generation, after.Generation);
+        Assert.Equal("AwaitingArtifact", after.Annotation(ContractAnnotations.Phase));
+    }
 }
