@@ -67,6 +67,7 @@ public sealed class InferenceServiceHealer(
         private StableArtifact? artifact;
         private string? digest;
         private int restarts;
+        private (string? Digest, long Generation)? verifiedBefore;
         private HealStatus current = new(HealStatus.Pending, "Waiting for a free slot in the run.");
         private DateTimeOffset phaseStarted = healer.time.GetUtcNow();
 
@@ -98,6 +99,12 @@ public sealed class InferenceServiceHealer(
             {
                 digest = isvc.Annotation(ContractAnnotations.ArtifactDigest);
                 return Report(phase, recordedMessage);
+            }
+
+            if (phase == Phases.Verified && IsCurrentGeneration(isvc))
+            {
+                // Evidence for skipping the restart later; the AwaitingArtifact record below overwrites it.
+                verifiedBefore = (isvc.Annotation(ContractAnnotations.ArtifactDigest), isvc.Generation);
             }
 
             var resolved = healer.resolver.Resolve(isvc.StorageUri);
@@ -253,7 +260,7 @@ public sealed class InferenceServiceHealer(
                 return (ready, "no predictor pod is ready");
             }
 
-            if (artifact is not null && ready.FirstOrDefault(pod => pod.StartedAt is { } started && started <= artifact.WrittenAt) is { } stale)
+            if (artifact is not null && ready.FirstOrDefault(pod => StartedBefore(pod, artifact)) is { } stale)
             {
                 return (ready, $"pod {stale.Name} started before the artifact was written, so it cannot have loaded it");
             }
@@ -293,10 +300,10 @@ public sealed class InferenceServiceHealer(
                 return false;
             }
 
-            var startedAfterArtifact = ready.All(pod => pod.StartedAt is { } started && started > stable.WrittenAt);
-            var verifiedThisDigest = snapshot.Annotation(ContractAnnotations.Phase) == Phases.Verified
-                && snapshot.Annotation(ContractAnnotations.ArtifactDigest) == stable.Digest
-                && IsCurrentGeneration(snapshot);
+            var startedAfterArtifact = ready.All(pod => StartedAfter(pod, stable));
+            var verifiedThisDigest = verifiedBefore is var (verifiedDigest, verifiedGeneration)
+                && verifiedDigest == stable.Digest
+                && verifiedGeneration == snapshot.Generation;
             if (!startedAfterArtifact && !verifiedThisDigest)
             {
                 return false;
@@ -344,6 +351,17 @@ public sealed class InferenceServiceHealer(
             report(current);
             return current;
         }
+
+        // Kubernetes reports startedAt in whole seconds: a pod started in the artifact's own second is ambiguous.
+        // Ambiguous counts as "not known to have loaded it" for skipping a restart, and as "not stale" after one.
+        private static bool StartedAfter(PredictorPod pod, StableArtifact stable) =>
+            pod.StartedAt is { } started && started >= WholeSecond(stable.WrittenAt) + TimeSpan.FromSeconds(1);
+
+        private static bool StartedBefore(PredictorPod pod, StableArtifact stable) =>
+            pod.StartedAt is { } started && started < WholeSecond(stable.WrittenAt);
+
+        private static DateTimeOffset WholeSecond(DateTimeOffset value) =>
+            new(value.Ticks - value.Ticks % TimeSpan.TicksPerSecond, value.Offset);
 
         private static RestartTicket? TicketFrom(InferenceServiceSnapshot snapshot) =>
             snapshot.RestartedAt is { } restartedAt ? new RestartTicket(snapshot, restartedAt) : null;

@@ -61,12 +61,14 @@ public sealed class FakeCluster : IInferenceServiceStore, IPredictorRestarter, I
     public IReadOnlyList<string> PhasesOf(string name) => PhaseWrites.Where(write => write.Name == name).Select(write => write.Record.Phase).ToList();
 
     /// <summary>Replaces the pods as a restart would (new pods load what is on disk now), without counting a restart.</summary>
-    public void RecreatePods(string name, string @namespace = "ns")
+    /// <param name="startedLater">Added to the pods' start time: Kubernetes reports startedAt in whole seconds, so
+    /// "clearly after the artifact" means a later second.</param>
+    public void RecreatePods(string name, TimeSpan startedLater, string @namespace = "ns")
     {
         lock (gate)
         {
             var isvc = services[Key(@namespace, name)];
-            StartPods(isvc, isvc.Pods.Count);
+            StartPods(isvc, isvc.Pods.Count, startedLater);
         }
     }
 
@@ -167,14 +169,14 @@ public sealed class FakeCluster : IInferenceServiceStore, IPredictorRestarter, I
         lock (gate) return services[Key(@namespace, name)].Pods.Select(pod => pod.LoadedDigest).Distinct().Single();
     }
 
-    private void StartPods(FakeInferenceService isvc, int replicas)
+    private void StartPods(FakeInferenceService isvc, int replicas, TimeSpan startedLater = default)
     {
         isvc.Pods.Clear();
         for (var i = 0; i < replicas; i++)
         {
             var id = Interlocked.Increment(ref podCounter);
             var pod = new PredictorPod($"{isvc.Name}-predictor-{id}", $"uid-{id}", new Uri($"http://127.0.0.1:{9000 + id}"), true,
-                Time.GetUtcNow(), isvc.RestartedAt);
+                WholeSecond(Time.GetUtcNow() + startedLater), isvc.RestartedAt);
             isvc.Pods.Add(new FakePod(pod, LoadOnce(isvc.ModelFolder)));
         }
     }
@@ -210,6 +212,9 @@ public sealed class FakeCluster : IInferenceServiceStore, IPredictorRestarter, I
         "RawDeployment", isvc.StorageUri,
         isvc.Annotations.TryGetValue(ContractAnnotations.ModelName, out var model) ? model : isvc.Name,
         isvc.RestartedAt, null, null);
+
+    /// <summary>Kubernetes reports container startedAt in whole seconds.</summary>
+    private static DateTimeOffset WholeSecond(DateTimeOffset value) => new(value.Ticks - value.Ticks % TimeSpan.TicksPerSecond, value.Offset);
 
     private static string Key(string @namespace, string name) => @namespace + "/" + name;
 }
