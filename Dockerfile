@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# ArgoHooks: one image for the hook service (default) and the verification Job (`args: ["call", ...]`).
+#
+# Publish mode (checked by tests/Deploy.Tests/ContainerPublishTests, which runs the publish command
+# below verbatim): self-contained + ReadyToRun, not trimmed, not Native AOT. Trimming fails the
+# build (warnings are errors) on reflection-based JSON (IL2026) in our code and in KubernetesClient,
+# and NLua binds CLR members by reflection at run time, which the trimmer cannot see; Native AOT has
+# the same problems plus NLua's dynamic code. ReadyToRun keeps start-up fast (precompiled code)
+# with full reflection. Self-contained lets the runtime stage be runtime-deps (no shared .NET).
+
+FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
+WORKDIR /src
+
+# Restore first, from the project files only, so source edits reuse the cached package layer.
+COPY ArgoHooks.sln Directory.Build.props Directory.Packages.props ./
+COPY src/HookService/HookService.csproj src/HookService/
+COPY src/ArgoHooks.Health/ArgoHooks.Health.csproj src/ArgoHooks.Health/
+RUN dotnet restore src/HookService/HookService.csproj -r linux-x64 -p:PublishReadyToRun=true
+
+# The health script is embedded into ArgoHooks.Health from lua/.
+COPY lua/ lua/
+COPY src/ArgoHooks.Health/ src/ArgoHooks.Health/
+COPY src/HookService/ src/HookService/
+RUN dotnet publish src/HookService/HookService.csproj -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -o /app
+# NLua's native Lua (liblua54.so for linux-x64) must be next to the executable.
+RUN test -x /app/argohooks && test -f /app/liblua54.so
+
+# Chiseled Ubuntu: no shell, no package manager; glibc, OpenSSL, libstdc++ only. The service runs
+# with InvariantGlobalization, so no ICU is needed.
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled AS runtime
+WORKDIR /app
+# Owned by root and read-only for everyone else: nothing in the image is written at run time
+# (the Deployment mounts an emptyDir at /tmp, the image's /tmp is world-writable for plain runs).
+COPY --from=build --chown=0:0 /app /app
+ENV ASPNETCORE_HTTP_PORTS=8080 \
+    DOTNET_NOLOGO=1 \
+    HOME=/tmp
+EXPOSE 8080
+# Numeric, non-root; OpenShift replaces it with an arbitrary UID in group 0, which can read /app.
+USER 1001
+ENTRYPOINT ["/app/argohooks"]
