@@ -274,7 +274,7 @@ public sealed class RolloutWatcher(
         cancellationToken => InferenceServiceStore.GetNodeAsync(client, isvc.Namespace, isvc.Name, cancellationToken),
         (resourceVersion, onError, cancellationToken) => WatchInferenceServiceAsync(isvc, resourceVersion, onError, cancellationToken),
         node => InferenceServiceJson.String(node["metadata"]?["resourceVersion"]),
-        (node, _) => Task.FromResult(EvaluateKnative(isvc, node, restart)));
+        (node, cancellationToken) => EvaluateKnativeAsync(isvc, node, restart, cancellationToken));
 
     private async IAsyncEnumerable<(WatchEventType Type, JsonObject Object)> WatchInferenceServiceAsync(
         InferenceServiceSnapshot isvc, string resourceVersion, Action<Exception> onError,
@@ -290,7 +290,7 @@ public sealed class RolloutWatcher(
         }
     }
 
-    private static Verdict EvaluateKnative(InferenceServiceSnapshot isvc, JsonObject? node, RestartTicket? restart)
+    private async Task<Verdict> EvaluateKnativeAsync(InferenceServiceSnapshot isvc, JsonObject? node, RestartTicket? restart, CancellationToken cancellationToken)
     {
         if (node is null)
         {
@@ -310,19 +310,34 @@ public sealed class RolloutWatcher(
         var snapshot = InferenceServiceJson.ToSnapshot(node);
         var created = snapshot.LatestCreatedRevision;
         var ready = snapshot.LatestReadyRevision;
-        if (restart?.After.LatestCreatedRevision is { } before && !IsNewerRevision(created, before))
-        {
-            return Verdict.Waiting($"Waiting for a revision newer than {before} after the restart.");
-        }
-
         if (created is null)
         {
             return Verdict.Waiting("Waiting for the first predictor revision.");
         }
 
-        return created == ready
-            ? Verdict.Complete($"Revision {ready} is ready.")
-            : Verdict.Waiting($"Waiting for revision {created} to become ready (latest ready: {ready ?? "none"}).");
+        if (created != ready)
+        {
+            return Verdict.Waiting($"Waiting for revision {created} to become ready (latest ready: {ready ?? "none"}).");
+        }
+
+        if (restart is not null
+            && !(restart.After.LatestCreatedRevision is { } before && IsNewerRevision(created, before))
+            && !await RevisionPodsCarryAsync(isvc, created, restart.RestartedAt, cancellationToken))
+        {
+            // Neither a revision newer than the one at restart time, nor (when resuming with a ticket rebuilt from a
+            // later read) pods of the ready revision stamped with this restart: KServe has not rolled it out yet.
+            return Verdict.Waiting($"Waiting for a revision that carries restart {restart.RestartedAt} (latest: {created}).");
+        }
+
+        return Verdict.Complete($"Revision {ready} is ready.");
+    }
+
+    private async Task<bool> RevisionPodsCarryAsync(InferenceServiceSnapshot isvc, string revision, string restartedAt, CancellationToken cancellationToken)
+    {
+        var selector = $"{PredictorNames.PodSelector(isvc.Name)},{PredictorNames.RevisionLabel}={revision}";
+        var pods = await client.CoreV1.ListNamespacedPodAsync(isvc.Namespace, labelSelector: selector, cancellationToken: cancellationToken);
+        var live = pods.Items.Where(pod => pod.Metadata.DeletionTimestamp is null).ToList();
+        return live.Count > 0 && live.All(pod => pod.Metadata.Annotations?.TryGetValue(ContractAnnotations.RestartedAt, out var stamp) == true && stamp == restartedAt);
     }
 
     /// <summary>Revisions are named &lt;isvc&gt;-predictor-0000N; compare N, else any different name is newer.</summary>

@@ -82,4 +82,21 @@ public class EmulatorRolloutTests
         Assert.Equal(RolloutResult.Failed, rollout.Result);
         Assert.Contains(rollout.Reason, new[] { "RevisionFailed", "RevisionMissing" });
     }
+
+    [Theory]
+    [InlineData("RawDeployment")]
+    [InlineData("Serverless")]
+    public async Task A_ticket_rebuilt_after_a_hook_service_restart_completes(string mode)
+    {
+        // The algorithm resumes with RestartTicket(snapshot, snapshot.RestartedAt) read after the restart went through.
+        await using var h = await EmulatorHarness.StartAsync();
+        var before = await h.CreateReadyAsync("m", mode);
+        var ticket = await h.Get<IPredictorRestarter>().RestartAsync(before, Restarting(before), Ct);
+        Assert.Equal(RolloutResult.Complete, (await h.Rollouts.WaitAsync(ticket.After, ticket, TimeSpan.FromSeconds(20), Ct)).Result);
+        var reread = (await h.Store.GetAsync(EmulatorHarness.Namespace, "m", Ct))!;
+
+        var resumed = await h.Rollouts.WaitAsync(reread, new RestartTicket(reread, reread.RestartedAt!), TimeSpan.FromSeconds(10), Ct);
+
+        Assert.Equal(RolloutResult.Complete, resumed.Result);
+    }
 }
