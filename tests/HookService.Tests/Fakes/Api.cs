@@ -9,10 +9,17 @@ namespace ArgoHooks.HookService.Tests.Fakes;
 /// <summary>Small helpers for calling the run API in tests.</summary>
 public static class Api
 {
-    public static HttpRequestMessage Post(string json, string? token = FakeAuthorizer.Good, string contentType = "application/json")
+    public static HttpRequestMessage Post(string json, string? token = FakeAuthorizer.Good, string? contentType = "application/json") =>
+        Post(Encoding.UTF8.GetBytes(json), token, contentType);
+
+    public static HttpRequestMessage Post(byte[] body, string? token, string? contentType)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, "v1/runs") { Content = new ByteArrayContent(Encoding.UTF8.GetBytes(json)) };
-        request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        var request = new HttpRequestMessage(HttpMethod.Post, "v1/runs") { Content = new ByteArrayContent(body) };
+        if (contentType is not null)
+        {
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
         if (token is not null)
         {
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
