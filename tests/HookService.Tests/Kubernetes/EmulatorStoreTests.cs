@@ -141,4 +141,26 @@ public class EmulatorStoreTests
         Assert.Equal(stale.Generation, after.Generation);
         Assert.Equal("AwaitingArtifact", after.Annotation(ContractAnnotations.Phase));
     }
+
+    [Fact]
+    public async Task Without_events_k8s_io_the_core_v1_event_api_is_used()
+    {
+        await using var h = await EmulatorHarness.StartAsync();
+        await h.Cluster.ApplyAsync(EmulatorHarness.InferenceService("m"), Ct);
+        var current = (await h.Store.GetAsync(EmulatorHarness.Namespace, "m", Ct))!;
+        h.Cluster.Faults.Add(new FaultRule { PathPrefix = "/apis/events.k8s.io/", StatusCodes = [404] });
+
+        current = await h.Store.RecordPhaseAsync(current, new PhaseRecord(Phases.AwaitingArtifact, current.Generation, "Waiting for model.joblib.", "run-1"), Ct);
+        await h.Store.RecordPhaseAsync(current, new PhaseRecord(Phases.Failed, current.Generation, "The model never appeared.", "run-1"), Ct);
+
+        var events = h.Cluster.List("v1", "Event", EmulatorHarness.Namespace)
+            .Where(e => e["involvedObject"]?["name"]?.GetValue<string>() == "m")
+            .ToDictionary(e => e["reason"]!.GetValue<string>());
+        Assert.Equal(["AwaitingArtifact", "Failed"], events.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal("Warning", events["Failed"]["type"]!.GetValue<string>());
+        Assert.Equal("The model never appeared.", events["Failed"]["message"]!.GetValue<string>());
+        Assert.Equal("argohooks", events["Failed"]["source"]!["component"]!.GetValue<string>());
+        // After the first 404 the adapter stops asking events.k8s.io.
+        Assert.Equal(1, h.Cluster.Requests.Count("create", "events", EmulatorHarness.Namespace) - events.Count);
+    }
 }
