@@ -27,7 +27,7 @@ public static class HookServiceApp
         {
             console.IncludeScopes = true;
             console.UseUtcTimestamp = true;
-            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
         });
 
         builder.Services.AddHookService(builder.Configuration);
