@@ -18,7 +18,11 @@ public sealed class EmulatedCluster : IAsyncDisposable
     private EmulatedCluster(EmulatorOptions options)
     {
         Options = options;
-        _store = new ObjectStore(options.TimeProvider, options.WatchHistoryLimit) { Validator = Validation.Validate };
+        _store = new ObjectStore(options.TimeProvider, options.WatchHistoryLimit)
+        {
+            Validator = Validation.Validate,
+            DefaultPodGracePeriod = options.PodTerminationGracePeriod,
+        };
         Storage = new ModelStorage(options.ModelStorageRoot);
         Access = new AccessTable();
         AdminToken = options.AdminToken ?? "emulator-admin-" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));

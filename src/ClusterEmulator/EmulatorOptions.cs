@@ -12,6 +12,9 @@ public sealed class EmulatorOptions
     /// <summary>Delay before a crashed model-server container is restarted (the kubelet's CrashLoopBackOff; real: 10 s doubling).</summary>
     public TimeSpan CrashLoopBackOff { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How long a deleted pod stays visible as Terminating (deletionTimestamp set, not Ready, server stopped) before it is removed. Zero removes at once.</summary>
+    public TimeSpan PodTerminationGracePeriod { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>When true the KServe controller rewrites a Deployment's pod template back to what the InferenceService says, undoing <c>kubectl rollout restart</c>.</summary>
     public bool KServeRevertsRolloutRestart { get; set; }
 
@@ -50,6 +53,7 @@ public sealed class EmulatorOptions
         if (PredictorStartupDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(PredictorStartupDelay), "EmulatorOptions.PredictorStartupDelay must not be negative.");
         if (ProgressDeadline <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ProgressDeadline), "EmulatorOptions.ProgressDeadline must be positive.");
         if (CrashLoopBackOff < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(CrashLoopBackOff), "EmulatorOptions.CrashLoopBackOff must not be negative.");
+        if (PodTerminationGracePeriod < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(PodTerminationGracePeriod), "EmulatorOptions.PodTerminationGracePeriod must not be negative.");
         if (WatchHistoryLimit < 1) throw new ArgumentOutOfRangeException(nameof(WatchHistoryLimit), "EmulatorOptions.WatchHistoryLimit must be at least 1.");
         if (WatchBookmarkInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(WatchBookmarkInterval), "EmulatorOptions.WatchBookmarkInterval must be positive.");
         if (ControllerResyncInterval <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ControllerResyncInterval), "EmulatorOptions.ControllerResyncInterval must be positive.");

@@ -218,11 +218,21 @@ public class ControllerTests
         await client.CustomObjects.CreateNamespacedCustomObjectAsync(InferenceService("iris"), Group, V1beta1, "ml", Plural, cancellationToken: Ct);
         var ready = await EventuallyAsync(() => SeedReproductionTests.ReadyPredictorPodsAsync(client, "ml", "iris"), p => p.Count == 1, "ready pod");
         var oldPort = ready[0].Spec.Containers[0].Ports[0].ContainerPort;
-        await client.CoreV1.DeleteNamespacedPodAsync(ready[0].Metadata.Name, "ml", cancellationToken: Ct);
+        var deleted = await client.CoreV1.DeleteNamespacedPodAsync(ready[0].Metadata.Name, "ml", cancellationToken: Ct);
+        // Graceful deletion: the pod stays visible as Terminating, no longer Ready, its server stopped.
+        Assert.NotNull(deleted.Metadata.DeletionTimestamp);
+        var terminating = await EventuallyAsync(() => client.CoreV1.ReadNamespacedPodAsync(ready[0].Metadata.Name, "ml", cancellationToken: Ct),
+            p => p.Status.Conditions.Single(c => c.Type == "Ready").Status == "False", "terminating pod not ready");
+        Assert.Equal(1, terminating.Metadata.DeletionGracePeriodSeconds);
         var replaced = await EventuallyAsync(() => SeedReproductionTests.ReadyPredictorPodsAsync(client, "ml", "iris"),
             p => p.Count == 1 && p[0].Metadata.Name != ready[0].Metadata.Name, "replacement pod");
         Assert.NotEqual(oldPort, replaced[0].Spec.Containers[0].Ports[0].ContainerPort);
         using var http = new HttpClient();
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => http.GetAsync($"http://127.0.0.1:{oldPort}/v2/health/live", Ct));
+        await EventuallyAsync(async () => (await client.CoreV1.ListNamespacedPodAsync("ml", cancellationToken: Ct)).Items.Count, n => n == 1, "terminated pod removed");
+
+        // gracePeriodSeconds=0 removes at once.
+        await client.CoreV1.DeleteNamespacedPodAsync(replaced[0].Metadata.Name, "ml", gracePeriodSeconds: 0, cancellationToken: Ct);
+        await ExpectHttpErrorAsync(() => client.CoreV1.ReadNamespacedPodAsync(replaced[0].Metadata.Name, "ml", cancellationToken: Ct), System.Net.HttpStatusCode.NotFound);
     }
 }

@@ -291,6 +291,7 @@ internal sealed class ApiServer : IAsyncDisposable
             case "delete":
             {
                 string? uid = null, rv = null;
+                long? grace = long.TryParse(query["gracePeriodSeconds"], out var g) ? g : null;
                 if (ctx.Request.ContentLength is > 0 || ctx.Request.Headers.TransferEncoding.Count > 0)
                 {
                     var text = await ReadBodyAsync(ctx);
@@ -300,9 +301,12 @@ internal sealed class ApiServer : IAsyncDisposable
                         uid = Json.Str(options, "preconditions", "uid");
                         rv = Json.Str(options, "preconditions", "resourceVersion");
                         dryRun |= (options["dryRun"] as JsonArray)?.Any(d => d?.GetValue<string>() == "All") == true;
+                        grace ??= Json.Long(options, "gracePeriodSeconds");
                     }
                 }
-                var deleted = _store.Delete(type, ns, route.Name!, uid, rv, dryRun);
+                // A pod's container exits well within its grace period: the emulator's termination takes the shorter of the two.
+                TimeSpan? podGrace = grace is { } seconds ? TimeSpan.FromSeconds(seconds) < _store.DefaultPodGracePeriod ? TimeSpan.FromSeconds(seconds) : _store.DefaultPodGracePeriod : null;
+                var deleted = _store.Delete(type, ns, route.Name!, uid, rv, dryRun, podGrace);
                 await WriteJsonAsync(ctx, 200, deleted);
                 return;
             }

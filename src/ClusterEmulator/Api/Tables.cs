@@ -90,6 +90,7 @@ internal static class Tables
 
     private static string PodStatus(JsonObject pod)
     {
+        if (Json.Str(pod, "metadata", "deletionTimestamp") is not null) return "Terminating";
         foreach (var s in (Json.Node(pod, "status", "containerStatuses") as JsonArray)?.OfType<JsonObject>() ?? [])
         {
             if (Json.Str(s, "state", "waiting", "reason") is { } waiting) return waiting;

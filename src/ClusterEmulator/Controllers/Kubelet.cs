@@ -77,13 +77,46 @@ internal sealed class Kubelet : IAsyncDisposable
     {
         var now = _time.GetUtcNow();
         DateTimeOffset? next = null;
+
+        // Terminating pods: the container got SIGTERM (server stops at once, pod not Ready) and the pod goes when due.
+        foreach (var pod in _store.List(ResourceTypes.Pods, null).Items.Where(WorkloadControllers.IsTerminating))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var ns = Json.Str(pod, "metadata", "namespace")!;
+            var name = Json.Str(pod, "metadata", "name")!;
+            await ForgetAsync(ns, name);
+            var due = _store.PodRemovalDue(ns, name) ?? Json.ParseTime(Json.Str(pod, "metadata", "deletionTimestamp")) ?? now;
+            try
+            {
+                if (now >= due)
+                {
+                    _store.Delete(ResourceTypes.Pods, ns, name, podGracePeriod: TimeSpan.Zero);
+                    continue;
+                }
+                next = Earliest(next, due);
+                var status = TerminatingStatus(pod, now);
+                if (!JsonNode.DeepEquals(status, pod["status"]))
+                {
+                    _store.Modify(ResourceTypes.Pods, ns, name, p =>
+                    {
+                        p["status"] = status.DeepClone();
+                        return p;
+                    }, new WriteOptions("kubelet", Subresource: "status"));
+                }
+            }
+            catch (Api.ApiException e) when (e.Code == 404)
+            {
+                // Force-deleted meanwhile: nothing left to finish.
+            }
+        }
+
         List<KeyValuePair<string, SimulatedModelServer>> servers;
         lock (_gate) servers = [.. _servers];
         foreach (var (_, server) in servers)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var pod = _store.Get(ResourceTypes.Pods, server.Namespace, server.PodName);
-            if (pod is null)
+            if (pod is null || WorkloadControllers.IsTerminating(pod))
             {
                 // Deleting a pod stops its server.
                 await ForgetAsync(server.Namespace, server.PodName);
@@ -110,6 +143,23 @@ internal sealed class Kubelet : IAsyncDisposable
             }
         }
         return next;
+    }
+
+    private static JsonObject TerminatingStatus(JsonObject pod, DateTimeOffset now)
+    {
+        var status = (JsonObject)(pod["status"]?.DeepClone() ?? new JsonObject());
+        var previous = pod["status"]?["conditions"];
+        if (status["conditions"] is JsonArray conditions)
+        {
+            for (var i = 0; i < conditions.Count; i++)
+            {
+                if (conditions[i] is JsonObject c && Json.Str(c, "type") is "Ready" or "ContainersReady")
+                    conditions[i] = Conditions.Make(previous, Json.Str(c, "type")!, "False", "ContainersNotReady", $"containers with unready status: [{ContainerName}]", now);
+            }
+        }
+        foreach (var cs in (status["containerStatuses"] as JsonArray)?.OfType<JsonObject>() ?? [])
+            cs["ready"] = false;
+        return status;
     }
 
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset b) => a is null || b < a ? b : a;

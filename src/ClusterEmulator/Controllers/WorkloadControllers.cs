@@ -326,7 +326,8 @@ internal sealed class WorkloadControllers
         var ns = Json.Str(rs, "metadata", "namespace")!;
         var name = Json.Str(rs, "metadata", "name")!;
         var uid = Json.Str(rs, "metadata", "uid");
-        var pods = _store.List(ResourceTypes.Pods, ns).Items.Where(p => IsOwnedBy(p, uid)).ToList();
+        // Terminating pods no longer count: the ReplicaSet replaces them at once, as the real controller does.
+        var pods = _store.List(ResourceTypes.Pods, ns).Items.Where(p => IsOwnedBy(p, uid) && !IsTerminating(p)).ToList();
         var desired = Replicas(rs);
         if (pods.Count < desired)
         {
@@ -344,9 +345,8 @@ internal sealed class WorkloadControllers
             foreach (var victim in victims)
             {
                 var podName = Json.Str(victim, "metadata", "name")!;
-                try { _store.Delete(ResourceTypes.Pods, ns, podName); }
+                try { _store.Delete(ResourceTypes.Pods, ns, podName); } // graceful: the kubelet finishes it
                 catch (Api.ApiException e) when (e.Code == 404) { /* already gone: nothing to delete */ }
-                await _kubelet.ForgetAsync(ns, podName);
                 pods.Remove(victim);
             }
         }
@@ -381,6 +381,8 @@ internal sealed class WorkloadControllers
             }
         }
     }
+
+    internal static bool IsTerminating(JsonObject pod) => Json.Str(pod, "metadata", "deletionTimestamp") is not null;
 
     internal static bool IsReady(JsonObject pod) => Conditions.StatusOf(Json.Node(pod, "status", "conditions"), "Ready") == "True";
 

@@ -69,6 +69,7 @@ public sealed class ObjectStore
     private readonly Dictionary<ResourceType, SortedDictionary<string, JsonObject>> _objects = [];
     private readonly Queue<StoredEvent> _history = new();
     private readonly List<WatchSubscription> _subscriptions = [];
+    private readonly Dictionary<string, DateTimeOffset> _podRemovalDue = new(StringComparer.Ordinal);
     private long _resourceVersion;
     private long _historyFloor; // every event with a resourceVersion above this is still in _history
 
@@ -213,7 +214,7 @@ public sealed class ObjectStore
                 }
                 var meta = Json.Metadata(result);
                 var curMeta = (JsonObject)current["metadata"]!;
-                foreach (var immutable in new[] { "name", "namespace", "uid", "creationTimestamp", "generation", "deletionTimestamp", "managedFields", "resourceVersion" })
+                foreach (var immutable in new[] { "name", "namespace", "uid", "creationTimestamp", "generation", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "resourceVersion" })
                 {
                     if (curMeta[immutable] is { } v) meta[immutable] = v.DeepClone();
                     else meta.Remove(immutable);
@@ -236,8 +237,13 @@ public sealed class ObjectStore
         }
     }
 
-    /// <summary>Deletes immediately (no graceful termination) and garbage-collects dependents by ownerReferences uid.</summary>
-    public JsonObject Delete(ResourceType type, string ns, string name, string? preconditionUid = null, string? preconditionRv = null, bool dryRun = false)
+    /// <summary>
+    /// Deletes an object and garbage-collects its dependents (by ownerReferences uid). Pods are deleted gracefully when
+    /// <paramref name="podGracePeriod"/> is positive: they get <c>deletionTimestamp</c> (now + grace) and stay visible as
+    /// Terminating until the kubelet removes them; a second delete with a zero grace period removes them at once.
+    /// </summary>
+    public JsonObject Delete(ResourceType type, string ns, string name, string? preconditionUid = null, string? preconditionRv = null, bool dryRun = false,
+        TimeSpan? podGracePeriod = null)
     {
         if (!type.Namespaced) ns = "";
         lock (_gate)
@@ -248,15 +254,40 @@ public sealed class ObjectStore
             if (preconditionRv is not null && preconditionRv != Json.Str(current, "metadata", "resourceVersion"))
                 throw ApiException.PreconditionConflict(type, name, $"Precondition failed: ResourceVersion in precondition: {preconditionRv}, ResourceVersion in object meta: {Json.Str(current, "metadata", "resourceVersion")}");
             if (dryRun) return Json.Clone(current);
+            var grace = podGracePeriod ?? DefaultPodGracePeriod;
+            if (type == ResourceTypes.Pods && grace > TimeSpan.Zero) return Json.Clone(MarkTerminatingLocked(ns, name, current, grace));
             DeleteLocked(type, ns, name, current);
             return Json.Clone(current);
         }
     }
 
+    /// <summary>Grace period of pod deletions that do not say otherwise (EmulatorOptions.PodTerminationGracePeriod).</summary>
+    public TimeSpan DefaultPodGracePeriod { get; set; } = TimeSpan.Zero;
+
+    private JsonObject MarkTerminatingLocked(string ns, string name, JsonObject current, TimeSpan grace)
+    {
+        if (Json.Str(current, "metadata", "deletionTimestamp") is not null) return current;
+        var terminating = Json.Clone(current);
+        var meta = Json.Metadata(terminating);
+        var due = _time.GetUtcNow() + grace;
+        _podRemovalDue[Key(ns, name)] = due;
+        meta["deletionTimestamp"] = Json.Timestamp(due);
+        meta["deletionGracePeriodSeconds"] = (long)Math.Ceiling(grace.TotalSeconds);
+        Commit(ResourceTypes.Pods, ns, name, current, terminating, "MODIFIED");
+        return terminating;
+    }
+
+    /// <summary>When a Terminating pod is due to disappear (the precise moment behind its second-precision deletionTimestamp).</summary>
+    public DateTimeOffset? PodRemovalDue(string ns, string name)
+    {
+        lock (_gate) return _podRemovalDue.TryGetValue(Key(ns, name), out var due) ? due : null;
+    }
+
     private void DeleteLocked(ResourceType type, string ns, string name, JsonObject current)
     {
+        if (type == ResourceTypes.Pods) _podRemovalDue.Remove(Key(ns, name));
         var deleted = Json.Clone(current);
-        Json.Metadata(deleted)["deletionTimestamp"] = Json.Timestamp(_time.GetUtcNow());
+        Json.Metadata(deleted)["deletionTimestamp"] ??= Json.Timestamp(_time.GetUtcNow());
         _objects[type].Remove(Key(ns, name));
         _resourceVersion++;
         Json.Metadata(deleted)["resourceVersion"] = _resourceVersion.ToString();
@@ -270,8 +301,11 @@ public sealed class ObjectStore
             {
                 var owners = Json.Node(dependent, "metadata", "ownerReferences") as JsonArray;
                 if (owners is null || !owners.OfType<JsonObject>().Any(o => Json.Str(o, "uid") == uid)) continue;
-                if (!bucket.ContainsKey(key)) continue;
-                DeleteLocked(depType, Json.Str(dependent, "metadata", "namespace") ?? "", Json.Str(dependent, "metadata", "name")!, dependent);
+                if (!bucket.TryGetValue(key, out var stillThere)) continue;
+                var depNs = Json.Str(stillThere, "metadata", "namespace") ?? "";
+                var depName = Json.Str(stillThere, "metadata", "name")!;
+                if (depType == ResourceTypes.Pods && DefaultPodGracePeriod > TimeSpan.Zero) MarkTerminatingLocked(depNs, depName, stillThere, DefaultPodGracePeriod);
+                else DeleteLocked(depType, depNs, depName, stillThere);
             }
         }
     }
