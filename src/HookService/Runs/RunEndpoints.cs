@@ -50,10 +50,10 @@ public static class RunEndpoints
                 detail: "Fix the fields listed in errors and send the request again; nothing was changed.");
         }
 
-        var caller = await authorizer.AuthorizeAsync(BearerToken(http.Request), request.Namespace, cancellationToken);
-        if (caller.Verdict != CallerVerdict.Allowed)
+        var (caller, unavailable) = await AuthorizeAsync(authorizer, BearerToken(http.Request), request.Namespace, cancellationToken);
+        if (caller is null || caller.Verdict != CallerVerdict.Allowed)
         {
-            return Problems.Caller(http, caller);
+            return unavailable ?? Problems.Caller(http, caller!);
         }
 
         var started = registry.Start(request);
@@ -93,10 +93,10 @@ public static class RunEndpoints
 
         // An unknown run and a run the caller may not see answer the same 404; only a caller without a valid
         // token gets 401 in both cases (the authorizer checks the token before the namespace).
-        var caller = await authorizer.AuthorizeAsync(token, run?.Namespace ?? "default", cancellationToken);
-        if (caller.Verdict == CallerVerdict.Unauthenticated)
+        var (caller, unavailable) = await AuthorizeAsync(authorizer, token, run?.Namespace ?? "default", cancellationToken);
+        if (caller is null || caller.Verdict == CallerVerdict.Unauthenticated)
         {
-            return Problems.Caller(http, caller);
+            return unavailable ?? Problems.Caller(http, caller!);
         }
 
         if (run is null || caller.Verdict != CallerVerdict.Allowed)
@@ -123,16 +123,31 @@ public static class RunEndpoints
                 "Name one namespace, e.g. GET /v1/runs?namespace=my-namespace.", "namespace", "Exactly one namespace (DNS-1123 label) is required.");
         }
 
-        var caller = await authorizer.AuthorizeAsync(BearerToken(http.Request), @namespace[0]!, cancellationToken);
-        if (caller.Verdict != CallerVerdict.Allowed)
+        var (caller, unavailable) = await AuthorizeAsync(authorizer, BearerToken(http.Request), @namespace[0]!, cancellationToken);
+        if (caller is null || caller.Verdict != CallerVerdict.Allowed)
         {
-            return Problems.Caller(http, caller);
+            return unavailable ?? Problems.Caller(http, caller!);
         }
 
         var runs = registry.List(@namespace[0]!)
             .Select(run => run.View())
             .Select(view => new { view.Id, view.Namespace, view.State, view.StartedAt, view.FinishedAt, InferenceServices = view.InferenceServices.Select(item => item.Name) });
         return Results.Ok(new { runs });
+    }
+
+    /// <returns>The verdict, or (when the API server cannot be asked) a 503 problem: the caller should retry.</returns>
+    private static async Task<(CallerAuthorization? Caller, IResult? Unavailable)> AuthorizeAsync(
+        ICallerAuthorizer authorizer, string? token, string @namespace, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await authorizer.AuthorizeAsync(token, @namespace, cancellationToken), null);
+        }
+        catch (CallerAuthorizationUnavailableException unavailable)
+        {
+            return (null, Results.Problem(statusCode: StatusCodes.Status503ServiceUnavailable, title: "The caller cannot be checked right now",
+                detail: $"{unavailable.Message} Send the request again shortly; nothing was changed."));
+        }
     }
 
     private static bool IsJson(string? contentType) =>

@@ -52,7 +52,12 @@ public sealed class RunRegistry(
             Prune();
             var run = new Run(request with { RunId = id }, id, time.GetUtcNow());
             runs[id] = run;
-            executions[id] = Task.Run(() => ExecuteAsync(run, stopping.Token));
+            // The run outlives the request: do not carry the request's logging scopes or activity into it.
+            using (ExecutionContext.SuppressFlow())
+            {
+                executions[id] = Task.Run(() => ExecuteAsync(run, stopping.Token));
+            }
+
             return new StartResult(StartOutcome.Created, run);
         }
     }

@@ -8,12 +8,18 @@ public sealed class FakeAuthorizer : ICallerAuthorizer
 {
     public const string Good = "good";
     public const string Limited = "limited";
+    public const string Unavailable = "unavailable";
 
     public ConcurrentQueue<(string? Token, string Namespace)> Calls { get; } = new();
 
     public Task<CallerAuthorization> AuthorizeAsync(string? bearerToken, string @namespace, CancellationToken cancellationToken)
     {
         Calls.Enqueue((bearerToken, @namespace));
+        if (bearerToken == Unavailable)
+        {
+            throw new CallerAuthorizationUnavailableException("The Kubernetes API server could not be asked who the caller is (TokenReview failed).", new HttpRequestException("connection refused"));
+        }
+
         var verdict = bearerToken switch
         {
             Good when @namespace != "locked" => CallerAuthorization.Allow("system:serviceaccount:ns:good"),

@@ -179,6 +179,19 @@ public sealed class RunApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_the_caller_cannot_be_checked_the_answer_is_503_and_nothing_changes()
+    {
+        fixture.AddInferenceService("guarded");
+        await WriteModelAsync("guarded");
+
+        using var response = await host.Client.SendAsync(Api.Post("""{"namespace":"ns","inferenceServices":["guarded"]}""", FakeAuthorizer.Unavailable), Ct);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        await Api.ReadProblemAsync(response);
+        Assert.Equal(0, fixture.Cluster.Writes);
+    }
+
+    [Fact]
     public async Task An_unknown_run_and_a_run_the_caller_may_not_see_answer_alike()
     {
         fixture.AddInferenceService("secret", annotations: null);
