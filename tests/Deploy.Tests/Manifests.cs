@@ -77,16 +77,21 @@ internal static class Kustomize
         return Rendered.GetOrAdd(relativeFolder, folder => new Lazy<Task<IReadOnlyList<Manifest>>>(() => RenderUncachedAsync(folder))).Value;
     }
 
-    private static async Task<IReadOnlyList<Manifest>> RenderUncachedAsync(string relativeFolder)
+    private static async Task<IReadOnlyList<Manifest>> RenderUncachedAsync(string relativeFolder) =>
+        Parse(await RenderTextAsync(relativeFolder, CancellationToken.None));
+
+    /// <summary>The YAML `kubectl kustomize deploy/&lt;relativeFolder&gt;` prints.</summary>
+    public static async Task<string> RenderTextAsync(string relativeFolder, CancellationToken cancellationToken)
     {
+        RequireKubectl();
         var folder = Path.Combine(RepositoryPaths.Deploy, relativeFolder);
-        var result = await ProcessRunner.RunAsync(Kubectl!, ["kustomize", folder], RepositoryPaths.Root, TimeSpan.FromSeconds(60), CancellationToken.None);
+        var result = await ProcessRunner.RunAsync(Kubectl!, ["kustomize", folder], RepositoryPaths.Root, TimeSpan.FromSeconds(60), cancellationToken);
         if (result.ExitCode != 0)
         {
             throw new InvalidOperationException($"kubectl kustomize deploy/{relativeFolder} failed ({result.ExitCode}): {result.StandardError}");
         }
 
-        return Parse(result.StandardOutput);
+        return result.StandardOutput;
     }
 
     public static IReadOnlyList<Manifest> Parse(string yaml)
