@@ -52,6 +52,18 @@ public class KubectlTests
             Assert.True(code == 0, $"kubectl failed ({code}): {error}");
             Assert.Equal("Loaded", output);
 
+            var podName = cluster.ModelServers.Single().PodName;
+            (code, output, error) = await RunAsync(kubectl, kubeconfig, "logs", podName, "-n", "ml");
+            Assert.True(code == 0, $"kubectl logs failed ({code}): {error}");
+            Assert.Contains("failed to locate model file", output);
+
+            var manifest = Path.Combine(home.FullName, "isvc.yaml");
+            await File.WriteAllTextAsync(manifest, "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata:\n  name: wine\n  namespace: ml\nspec:\n  predictor:\n    model:\n      modelFormat: {name: sklearn}\n      storageUri: pvc://model-storage-pvc/wine\n", Ct);
+            (code, output, error) = await RunAsync(kubectl, kubeconfig, "apply", "--validate=false", "-f", manifest);
+            Assert.True(code == 0, $"kubectl apply failed ({code}): {error}");
+            Assert.Contains("created", output);
+            Assert.NotNull(cluster.Get("serving.kserve.io/v1beta1", "InferenceService", "ml", "wine"));
+
             (code, _, error) = await RunAsync(kubectl, kubeconfig, "rollout", "restart", "deployment/iris-predictor", "-n", "ml");
             Assert.True(code == 0, $"kubectl rollout restart failed ({code}): {error}");
             var deployment = cluster.Get("apps/v1", "Deployment", "ml", "iris-predictor")!;

@@ -150,6 +150,7 @@ public sealed class ObjectStore
             else meta.Remove("generation");
             if (type.HasStatusSubresource && type != ResourceTypes.Namespaces) obj.Remove("status");
             if (type == ResourceTypes.Namespaces) obj["status"] = new JsonObject { ["phase"] = "Active" };
+            if (type == ResourceTypes.Pods) obj["status"] = new JsonObject { ["phase"] = "Pending", ["qosClass"] = "BestEffort" };
             RecordManager(meta, type, options, now);
             if (options.DryRun)
             {
