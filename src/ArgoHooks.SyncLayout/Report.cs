@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
@@ -116,7 +117,8 @@ public sealed record LayoutReport(SyncLayout Layout, IReadOnlyList<Finding> Find
                 ["exitCode"] = ExitCode,
             },
         };
-        return document.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + Environment.NewLine;
+        // Relaxed escaping keeps "<stdin>" and quotes in messages readable; the output is never embedded in HTML.
+        return document.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + Environment.NewLine;
     }
 
     internal static string SeverityName(Severity severity) => severity switch

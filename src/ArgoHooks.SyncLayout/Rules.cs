@@ -91,15 +91,22 @@ public static class Rules
     {
         foreach (var service in Gated(layout).Where(service => service.IsStrict))
         {
-            foreach (var writer in layout.WritersOf(service))
+            var later = layout.WritersOf(service)
+                .Select(writer => (writer, firstWrite: writer.Resource.Steps.Min()))
+                .Where(pair => pair.firstWrite > service.Step)
+                .OrderBy(pair => pair.firstWrite)
+                .ToList();
+            if (later.Count == 0)
             {
-                var firstWrite = writer.Resource.Steps.Min();
-                if (firstWrite > service.Step)
-                {
-                    yield return new Finding(Severity.Error, "deadlock-writer", service.Resource,
-                        $"Deadlock: gate strict keeps it Progressing until its model is verified, but {writer.Resource.Display} writes claim {service.Claim} in {firstWrite}, which Argo CD starts only after {service.Step} is Healthy; move the writer to {service.Step} or earlier, or set {LayoutBuilder.GateAnnotation}: deferred.");
-                }
+                continue;
             }
+
+            var what = later.Count == 1
+                ? $"{later[0].writer.Resource.Display} writes claim {service.Claim} in {later[0].firstWrite}, which Argo CD starts"
+                : $"{JoinAnd(later.Select(pair => $"{pair.writer.Resource.Display} ({pair.firstWrite})"))} write claim {service.Claim} later, and Argo CD starts those";
+            var move = later.Count == 1 ? "the writer" : "the writers";
+            yield return new Finding(Severity.Error, "deadlock-writer", service.Resource,
+                $"Deadlock: gate strict keeps it Progressing until its model is verified, but {what} only after {service.Step} is Healthy; move {move} to {service.Step} or earlier, or set {LayoutBuilder.GateAnnotation}: deferred.");
         }
     }
 
@@ -191,8 +198,14 @@ public static class Rules
                 continue;
             }
 
-            var lastWriter = layout.WritersOf(service).Select(writer => (writer, step: writer.Resource.Steps.Max())).MaxBy(pair => pair.step);
-            if (lastWriter.writer is not null && step <= lastWriter.step)
+            var writers = layout.WritersOf(service);
+            if (writers.Count == 0)
+            {
+                continue;
+            }
+
+            var lastWriter = writers.Select(writer => (writer, step: writer.Resource.Steps.Max())).MaxBy(pair => pair.step);
+            if (step <= lastWriter.step)
             {
                 var relation = step == lastWriter.step ? "together with" : "before";
                 yield return new Finding(Severity.Warning, "verifier-before-writer", job.Resource,
@@ -265,6 +278,12 @@ public static class Rules
                     $"`argohooks call` reads its token from {job.TokenFile} ({job.TokenFileOrigin}), but {where}; mount volume {forAudience[0].Volume} so the token is at {job.TokenFile} or set {LayoutBuilder.TokenFileVariable} to where it is.");
             }
         }
+    }
+
+    private static string JoinAnd(IEnumerable<string> items)
+    {
+        var list = items.ToList();
+        return list.Count <= 1 ? string.Concat(list) : string.Join(", ", list.Take(list.Count - 1)) + " and " + list[^1];
     }
 
     private static string Capitalized(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];

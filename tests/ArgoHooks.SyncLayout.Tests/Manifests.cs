@@ -29,7 +29,7 @@ internal static class Manifests
     /// <summary>A workload that mounts <paramref name="claim"/>; kind Job, Deployment, StatefulSet, CronJob or Pod.</summary>
     public static string Writer(
         string name, string? wave = "3", string claim = "models", string kind = "Job", bool readOnlyMount = false, bool readOnlyClaim = false,
-        params (string Key, string? Value)[] extra)
+        bool inInitContainer = false, params (string Key, string? Value)[] extra)
     {
         var podSpec =
             "volumes:\n" +
@@ -37,7 +37,7 @@ internal static class Manifests
             "    persistentVolumeClaim:\n" +
             $"      claimName: {claim}\n" +
             $"      readOnly: {(readOnlyClaim ? "true" : "false")}\n" +
-            "containers:\n" +
+            (inInitContainer ? "containers:\n  - name: main\n    image: busybox\ninitContainers:\n" : "containers:\n") +
             "  - name: train\n" +
             "    image: python:3.12-slim\n" +
             "    command: [\"python\", \"train.py\"]\n" +
@@ -71,6 +71,7 @@ internal static class Manifests
         string image = "ghcr.io/argohooks/argohooks:0.1.0",
         string? command = null,
         string env = "",
+        string? tokenSubPath = null,
         params (string Key, string? Value)[] extra)
     {
         var podSpec = "restartPolicy: Never\n";
@@ -100,6 +101,7 @@ internal static class Manifests
                 "    volumeMounts:\n" +
                 "      - name: argohooks-token\n" +
                 $"        mountPath: {tokenMountPath}\n" +
+                (tokenSubPath is null ? "" : $"        subPath: {tokenSubPath}\n") +
                 "        readOnly: true\n";
         }
 
