@@ -6,6 +6,7 @@ using ArgoHooks.HookService.Cli;
 var root = new RootCommand("ArgoHooks: verify and heal KServe InferenceServices whose models arrive after their predictors.");
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(CallCommand.Create(TimeProvider.System));
+root.Subcommands.Add(ArgoHooks.SyncLayout.SyncLayoutCommand.Create());
 foreach (var command in ArgoHooks.Health.Cli.HealthCommands.Create())
 {
     root.Subcommands.Add(command);
