@@ -19,7 +19,19 @@ public static class ServeCommand
     public static void MakeDefault(RootCommand root)
     {
         root.TreatUnmatchedTokensAsErrors = false;
-        root.SetAction(RunAsync);
+        root.SetAction(async (parseResult, cancellationToken) =>
+        {
+            // Configuration arguments start with '-' (--urls, --ArgoHooks:...); a bare first word is a mistyped
+            // command, and starting a web server in a Job that meant `call` would never end.
+            if (parseResult.UnmatchedTokens is [{ } first, ..] && !first.StartsWith('-'))
+            {
+                await parseResult.InvocationConfiguration.Error.WriteLineAsync(
+                    $"Unknown command '{first}'; the commands are serve, call, health and install-artifacts (see --help).");
+                return CommandLine.UsageError;
+            }
+
+            return await RunAsync(parseResult, cancellationToken);
+        });
     }
 
     private static async Task<int> RunAsync(ParseResult parseResult, CancellationToken cancellationToken)

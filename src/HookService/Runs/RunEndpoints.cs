@@ -71,7 +71,7 @@ public static class RunEndpoints
 
     private static async Task<IResult> GetAsync(
         string id, HttpContext http, RunRegistry registry, ICallerAuthorizer authorizer,
-        IOptionsMonitor<RunOptions> options, TimeProvider time, CancellationToken cancellationToken)
+        IOptionsMonitor<RunOptions> options, TimeProvider time, IHostApplicationLifetime lifetime, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
         if (!RunRequestReader.IsRunId(id))
@@ -107,7 +107,16 @@ public static class RunEndpoints
 
         if (waitSeconds > 0)
         {
-            await run.WaitForChangeAsync(after ?? run.View().Version, TimeSpan.FromSeconds(waitSeconds), time, cancellationToken);
+            // A stopping service answers long-polls at once instead of holding its shutdown for waitSeconds.
+            using var waitEnds = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, lifetime.ApplicationStopping);
+            try
+            {
+                await run.WaitForChangeAsync(after ?? run.View().Version, TimeSpan.FromSeconds(waitSeconds), time, waitEnds.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                http.Response.Headers.RetryAfter = "1";
+            }
         }
 
         return Results.Ok(run.View());
