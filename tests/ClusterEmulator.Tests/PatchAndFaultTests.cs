@@ -204,6 +204,18 @@ public class PatchAndFaultTests
             Type = "Normal",
         }, "ml", cancellationToken: Ct);
         Assert.Equal("iris.verified", modern.Metadata.Name);
-        Assert.Single((await client.EventsV1.ListNamespacedEventAsync("ml", cancellationToken: Ct)).Items);
+        Assert.Equal("iris", modern.Regarding.Name);
+
+        // One store behind both APIs, with Kubernetes' field renames.
+        var asModern = (await client.EventsV1.ListNamespacedEventAsync("ml", fieldSelector: "regarding.name=iris", cancellationToken: Ct)).Items;
+        Assert.Equal(2, asModern.Count);
+        Assert.Equal("The model answers.", asModern.Single(e => e.Metadata.Name == core.Metadata.Name).Note);
+        var asCore = await client.CoreV1.ReadNamespacedEventAsync("iris.verified", "ml", cancellationToken: Ct);
+        Assert.Equal("argohooks.io/hook-service", asCore.ReportingComponent);
+        Assert.Equal("InferenceService", asCore.InvolvedObject.Kind);
+        var notePatch = new V1Patch("{\"note\":\"Verified again.\"}", V1Patch.PatchType.MergePatch);
+        var repatched = await client.EventsV1.PatchNamespacedEventAsync(notePatch, "iris.verified", "ml", cancellationToken: Ct);
+        Assert.Equal("Verified again.", repatched.Note);
+        Assert.Equal("Verified again.", (await client.CoreV1.ReadNamespacedEventAsync("iris.verified", "ml", cancellationToken: Ct)).Message);
     }
 }

@@ -205,6 +205,10 @@ internal sealed class ApiServer : IAsyncDisposable
         if (route.Subresource is not null && !(route.Subresource == "status" && type.HasStatusSubresource) && !(route.Subresource == "log" && type == ResourceTypes.Pods && verb == "get"))
             throw NotFoundPath();
 
+        // events.k8s.io/v1 Events are stored as v1 Events and converted on the way in and out.
+        var view = type == ResourceTypes.Events ? ResourceTypes.CoreEvents : type;
+        Func<JsonObject, JsonObject> toStored = type == ResourceTypes.Events ? EventConversion.ToCore : o => o;
+        Func<JsonObject, JsonObject> toClient = type == ResourceTypes.Events ? EventConversion.ToModern : o => o;
         var dryRun = query["dryRun"].ToString() == "All";
         if (query["dryRun"].Count > 0 && !dryRun) throw ApiException.BadRequest($"unsupported dry run value \"{query["dryRun"]}\": only All is supported");
         var fieldManager = query["fieldManager"].ToString() is { Length: > 0 } fm ? fm : DefaultManager(ctx);
@@ -222,7 +226,7 @@ internal sealed class ApiServer : IAsyncDisposable
             }
             case "get":
             {
-                var obj = _store.Get(type, ns, route.Name!) ?? throw ApiException.NotFound(type, route.Name!);
+                var obj = toClient(_store.Get(view, ns, route.Name!) ?? throw ApiException.NotFound(type, route.Name!));
                 if (Tables.Wanted(ctx.Request.Headers.Accept) && Tables.Build(type, [obj], _store.CurrentResourceVersion, _options.TimeProvider.GetUtcNow()) is { } table)
                 {
                     await WriteJsonAsync(ctx, 200, table);
@@ -234,8 +238,9 @@ internal sealed class ApiServer : IAsyncDisposable
             case "list":
             {
                 var labels = LabelSelector.Parse(query["labelSelector"]);
-                var fields = FieldSelector.Parse(query["fieldSelector"]);
-                var (items, rv) = _store.List(type, route.Namespace, labels, fields);
+                var fields = FieldSelector.Parse(type == ResourceTypes.Events ? EventConversion.CoreFieldSelector(query["fieldSelector"]) : query["fieldSelector"].ToString());
+                var (stored, rv) = _store.List(view, route.Namespace, labels, fields);
+                var items = stored.Select(toClient).ToList();
                 if (Tables.Wanted(ctx.Request.Headers.Accept) && Tables.Build(type, items, rv, _options.TimeProvider.GetUtcNow()) is { } table)
                 {
                     await WriteJsonAsync(ctx, 200, table);
@@ -252,7 +257,7 @@ internal sealed class ApiServer : IAsyncDisposable
                 return;
             }
             case "watch":
-                await WatchAsync(ctx, route);
+                await WatchAsync(ctx, route, view, toClient);
                 return;
             case "create":
             {
@@ -271,21 +276,21 @@ internal sealed class ApiServer : IAsyncDisposable
                         throw ApiException.BadRequest("the namespace of the provided object does not match the namespace sent on the request");
                     Json.Metadata(body)["namespace"] = ns;
                 }
-                var created = _store.Create(type, body, new WriteOptions(fieldManager, dryRun));
+                var created = toClient(_store.Create(view, toStored(body), new WriteOptions(fieldManager, dryRun)));
                 await WriteJsonAsync(ctx, 201, created);
                 return;
             }
             case "update":
             {
                 var body = await ReadObjectAsync(ctx);
-                var updated = _store.Replace(type, ns, route.Name!, body, new WriteOptions(fieldManager, dryRun, route.Subresource));
+                var updated = toClient(_store.Replace(view, ns, route.Name!, toStored(body), new WriteOptions(fieldManager, dryRun, route.Subresource)));
                 await WriteJsonAsync(ctx, 200, updated);
                 return;
             }
             case "patch":
             {
-                var result = await PatchAsync(ctx, type, ns, route, fieldManager, dryRun);
-                await WriteJsonAsync(ctx, result.Created ? 201 : 200, result.Object);
+                var result = await PatchAsync(ctx, type, view, toStored, ns, route, fieldManager, dryRun);
+                await WriteJsonAsync(ctx, result.Created ? 201 : 200, toClient(result.Object));
                 return;
             }
             case "delete":
@@ -306,7 +311,7 @@ internal sealed class ApiServer : IAsyncDisposable
                 }
                 // A pod's container exits well within its grace period: the emulator's termination takes the shorter of the two.
                 TimeSpan? podGrace = grace is { } seconds ? TimeSpan.FromSeconds(seconds) < _store.DefaultPodGracePeriod ? TimeSpan.FromSeconds(seconds) : _store.DefaultPodGracePeriod : null;
-                var deleted = _store.Delete(type, ns, route.Name!, uid, rv, dryRun, podGrace);
+                var deleted = toClient(_store.Delete(view, ns, route.Name!, uid, rv, dryRun, podGrace));
                 await WriteJsonAsync(ctx, 200, deleted);
                 return;
             }
@@ -361,8 +366,12 @@ internal sealed class ApiServer : IAsyncDisposable
 
     private sealed record PatchResult(JsonObject Object, bool Created);
 
-    private async Task<PatchResult> PatchAsync(HttpContext ctx, ResourceType type, string ns, Route route, string fieldManager, bool dryRun)
+    private async Task<PatchResult> PatchAsync(HttpContext ctx, ResourceType type, ResourceType view, Func<JsonObject, JsonObject> toStored, string ns, Route route,
+        string fieldManager, bool dryRun)
     {
+        // Patches apply to the object as the client sees it (events.k8s.io field names for those Events).
+        Func<JsonObject, JsonObject> toClient = type == ResourceTypes.Events ? EventConversion.ToModern : o => o;
+        JsonObject Apply(JsonObject stored, Func<JsonObject, JsonObject> patch) => toStored(patch(toClient(stored)));
         var contentType = (ctx.Request.ContentType ?? "").Split(';')[0].Trim().ToLowerInvariant();
         var text = await ReadBodyAsync(ctx);
         var name = route.Name ?? throw ApiException.MethodNotAllowed("the server does not allow this method on the requested resource");
@@ -372,20 +381,20 @@ internal sealed class ApiServer : IAsyncDisposable
             case Patches.MergePatch:
             {
                 var patch = JsonNode.Parse(text) as JsonObject ?? throw ApiException.BadRequest("a merge patch must be a JSON object");
-                return new PatchResult(_store.Modify(type, ns, name, current => (JsonObject)Patches.Merge(current, patch)!, options), false);
+                return new PatchResult(_store.Modify(view, ns, name, current => Apply(current, c => (JsonObject)Patches.Merge(c, patch)!), options), false);
             }
             case Patches.StrategicMergePatch:
             {
                 if (type.IsCustomResource) throw ApiException.UnsupportedMediaType(contentType);
                 var patch = JsonNode.Parse(text) as JsonObject ?? throw ApiException.BadRequest("a strategic merge patch must be a JSON object");
-                return new PatchResult(_store.Modify(type, ns, name, current => (JsonObject)Patches.StrategicMerge(current, patch)!, options), false);
+                return new PatchResult(_store.Modify(view, ns, name, current => Apply(current, c => (JsonObject)Patches.StrategicMerge(c, patch)!), options), false);
             }
             case Patches.JsonPatch:
             {
                 var ops = JsonNode.Parse(text) as JsonArray ?? throw ApiException.BadRequest("a JSON patch must be a JSON array of operations");
-                return new PatchResult(_store.Modify(type, ns, name, current =>
-                    Patches.ApplyJsonPatch(current, ops, message => new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: {message}")) as JsonObject
-                        ?? throw ApiException.BadRequest("the JSON patch did not produce an object"), options), false);
+                return new PatchResult(_store.Modify(view, ns, name, current => Apply(current, c =>
+                    Patches.ApplyJsonPatch(c, ops, message => new ApiException(422, "Invalid", $"the server rejected our request due to an error in our request: {message}")) as JsonObject
+                        ?? throw ApiException.BadRequest("the JSON patch did not produce an object")), options), false);
             }
             case Patches.ApplyPatch:
             {
@@ -393,25 +402,26 @@ internal sealed class ApiServer : IAsyncDisposable
                     throw ApiException.BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
                 var applied = YamlJson.ParseSingle(text);
                 var applyOptions = options with { Operation = "Apply" };
-                if (_store.Get(type, ns, name) is null)
+                if (_store.Get(view, ns, name) is null)
                 {
                     Json.Metadata(applied)["name"] = name;
                     if (type.Namespaced) Json.Metadata(applied)["namespace"] = ns;
-                    return new PatchResult(_store.Create(type, applied, applyOptions), true);
+                    return new PatchResult(_store.Create(view, toStored(applied), applyOptions), true);
                 }
-                return new PatchResult(_store.Modify(type, ns, name, current => (JsonObject)Patches.Merge(current, applied)!, applyOptions), false);
+                return new PatchResult(_store.Modify(view, ns, name, current => Apply(current, c => (JsonObject)Patches.Merge(c, applied)!), applyOptions), false);
             }
             default:
                 throw ApiException.UnsupportedMediaType(contentType);
         }
     }
 
-    private async Task WatchAsync(HttpContext ctx, Route route)
+    private async Task WatchAsync(HttpContext ctx, Route route, ResourceType view, Func<JsonObject, JsonObject> toClient)
     {
         var query = ctx.Request.Query;
         var labels = LabelSelector.Parse(query["labelSelector"]);
         // The deprecated watch on a named object is a watch filtered on its name.
-        var fields = FieldSelector.Parse(route.Name is null ? query["fieldSelector"].ToString() : $"metadata.name={route.Name}");
+        var fieldText = route.Name is null ? query["fieldSelector"].ToString() : $"metadata.name={route.Name}";
+        var fields = FieldSelector.Parse(route.Type == ResourceTypes.Events ? EventConversion.CoreFieldSelector(fieldText) : fieldText);
         var rvText = query["resourceVersion"].ToString();
         long? since = null;
         if (rvText.Length > 0 && rvText != "0")
@@ -428,7 +438,7 @@ internal sealed class ApiServer : IAsyncDisposable
         WatchSubscription subscription;
         try
         {
-            subscription = _store.Watch(route.Type, route.Namespace, labels, fields, since);
+            subscription = _store.Watch(view, route.Namespace, labels, fields, since);
         }
         catch (ApiException gone) when (gone.Code == 410)
         {
@@ -450,7 +460,7 @@ internal sealed class ApiServer : IAsyncDisposable
             {
                 await foreach (var item in subscription.Items.ReadAllAsync(linked.Token))
                 {
-                    await WriteLineAsync(ctx, new JsonObject { ["type"] = item.Type, ["object"] = Json.Clone(item.Object) }, linked.Token);
+                    await WriteLineAsync(ctx, new JsonObject { ["type"] = item.Type, ["object"] = toClient(Json.Clone(item.Object)) }, linked.Token);
                 }
             }
             catch (OperationCanceledException) when (linked.IsCancellationRequested)
