@@ -220,7 +220,8 @@ public static class Rules
         foreach (var job in layout.VerificationJobs.Where(job => job.Resource.IsApplied && !job.Resource.Placement.IsHook))
         {
             var step = job.Resource.Steps.Max();
-            if (!layout.WaitsAt(step))
+            var misplacedForStrict = Gated(layout).Any(service => service.IsStrict && job.Covers(service) && !job.Resource.Steps.Contains(service.Step));
+            if (!layout.WaitsAt(step) && !misplacedForStrict) // a misplaced Job for strict is a deadlock finding already
             {
                 // A strict InferenceService needs its verifier in its own step, so PostSync would deadlock it; a Sync hook there is waited for.
                 var hook = Gated(layout).Any(service => service.IsStrict && job.Covers(service))

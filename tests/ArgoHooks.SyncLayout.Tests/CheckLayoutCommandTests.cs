@@ -49,6 +49,7 @@ public class CheckLayoutCommandTests
         Assert.Contains(errors, line => line.Contains("InferenceService/predictive-analytics", StringComparison.Ordinal)
                                         && line.Contains("verification Job/argohooks-verify-models runs in wave 5", StringComparison.Ordinal));
         Assert.StartsWith("FAILED:", result.Output.Split('\n').Last(line => line.Length > 0), StringComparison.Ordinal);
+        Assert.DoesNotContain("verifier-not-awaited", (await Cli.RunAsync(["-o", "json", "-"], strict)).Output, StringComparison.Ordinal);
     }
 
     [Fact]
