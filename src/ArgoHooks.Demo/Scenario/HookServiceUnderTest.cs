@@ -13,16 +13,21 @@ public sealed class HookServiceUnderTest : IAsyncDisposable
 {
     public const string CallerServiceAccount = "argohooks-caller";
 
-    private HookServiceUnderTest(EmulatedCluster cluster, WebApplication service, string tokenFile)
+    private readonly string[] settingArgs;
+
+    private HookServiceUnderTest(EmulatedCluster cluster, WebApplication service, string tokenFile, string[] settingArgs)
     {
         Cluster = cluster;
         Service = service;
         TokenFile = tokenFile;
         BaseAddress = new Uri(service.Urls.First() + "/");
+        this.settingArgs = settingArgs;
     }
 
     public EmulatedCluster Cluster { get; }
-    public WebApplication Service { get; }
+
+    /// <summary>The running hook service (a new instance after <see cref="RestartServiceAsync"/>).</summary>
+    public WebApplication Service { get; private set; }
     public Uri BaseAddress { get; }
 
     /// <summary>Where the caller's ServiceAccount token is, as the Job's projected volume would hold it.</summary>
@@ -53,16 +58,43 @@ public sealed class HookServiceUnderTest : IAsyncDisposable
                 settings[key] = value;
             }
 
-            string[] args = ["--urls=http://127.0.0.1:0", .. settings.Select(setting => $"--{setting.Key}={setting.Value}")];
-            var service = HookServiceApp.Build(args);
+            string[] settingArgs = [.. settings.Select(setting => $"--{setting.Key}={setting.Value}")];
+            var service = HookServiceApp.Build(["--urls=http://127.0.0.1:0", .. settingArgs]);
             await service.StartAsync(cancellationToken);
-            return new HookServiceUnderTest(cluster, service, tokenFile);
+            return new HookServiceUnderTest(cluster, service, tokenFile, settingArgs);
         }
         catch
         {
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Kills the hook service the hard way an in-process host allows (stop with an already-cancelled token: in-flight
+    /// work is abandoned, nothing graceful runs to completion), leaves it down for <paramref name="downtime"/>, then starts
+    /// a fresh instance with the same settings on the same address — a pod replaced by its Deployment.
+    /// </summary>
+    public async Task RestartServiceAsync(TimeSpan downtime, CancellationToken cancellationToken)
+    {
+        using (var kill = new CancellationTokenSource())
+        {
+            await kill.CancelAsync();
+            try
+            {
+                await Service.StopAsync(kill.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                // Expected: the stop was not allowed to wait for anything.
+            }
+        }
+
+        await Service.DisposeAsync();
+        await Task.Delay(downtime, TimeProvider.System, cancellationToken);
+        var service = HookServiceApp.Build([$"--urls={BaseAddress.GetLeftPart(UriPartial.Authority)}", .. settingArgs]);
+        await service.StartAsync(cancellationToken);
+        Service = service;
     }
 
     public async ValueTask DisposeAsync()
