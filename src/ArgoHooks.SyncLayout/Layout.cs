@@ -76,12 +76,23 @@ public sealed record VerificationJob(
         && (InferenceServices.Count == 0 || InferenceServices.Contains(service.Resource.Name, StringComparer.Ordinal));
 }
 
+/// <summary>The hook service itself (`argohooks serve`), when the rendered manifests include it.</summary>
+/// <param name="ClaimsRoot">ArgoHooks:Artifacts:ClaimsRoot; null when set from a reference the check cannot resolve.</param>
+/// <param name="ClaimFolders">ArgoHooks:Artifacts:Claims:&lt;claim&gt; overrides set as literal env values.</param>
+public sealed record HookServiceWorkload(PlacedResource Resource, string Container, string? ClaimsRoot, IReadOnlyDictionary<string, string> ClaimFolders, IReadOnlyList<ClaimMount> Mounts)
+{
+    /// <summary>Where the service looks for a claim's files, as StorageUriResolver does; null when unknown.</summary>
+    public string? FolderOf(string claim) =>
+        ClaimFolders.TryGetValue(claim, out var folder) ? folder : ClaimsRoot is null ? null : ClaimsRoot.TrimEnd('/') + "/" + claim;
+}
+
 /// <summary>The rendered application as Argo CD would sync it.</summary>
-public sealed record SyncLayout(
+public sealed record ManifestLayout(
     IReadOnlyList<PlacedResource> Resources,
     IReadOnlyList<ModelService> InferenceServices,
     IReadOnlyList<PodWorkload> Workloads,
-    IReadOnlyList<VerificationJob> VerificationJobs)
+    IReadOnlyList<VerificationJob> VerificationJobs,
+    IReadOnlyList<HookServiceWorkload> HookServices)
 {
     /// <summary>The last step of a successful sync, if anything is applied.</summary>
     public SyncStep? FinalStep => Resources.SelectMany(resource => resource.Steps).Select(step => (SyncStep?)step).Max();

@@ -2,7 +2,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace ArgoHooks.SyncLayout;
 
-/// <summary>Turns parsed manifests into a <see cref="SyncLayout"/>: placements, model services, workloads, verification Jobs.</summary>
+/// <summary>Turns parsed manifests into a <see cref="ManifestLayout"/>: placements, model services, workloads, verification Jobs.</summary>
 public static class LayoutBuilder
 {
     public const string GateAnnotation = "argohooks.io/gate";
@@ -10,16 +10,20 @@ public static class LayoutBuilder
     public const string DeploymentModeAnnotation = "serving.kserve.io/deploymentMode";
     public const string DefaultTokenFile = "/var/run/secrets/argohooks/token";
     public const string TokenFileVariable = "ARGOHOOKS_TOKEN_FILE";
+    public const string ClaimsRootVariable = "ArgoHooks__Artifacts__ClaimsRoot";
+    public const string ClaimFolderVariablePrefix = "ArgoHooks__Artifacts__Claims__";
+    public const string DefaultClaimsRoot = "/mnt/pvc";
 
     private const string PvcScheme = "pvc://";
     private static readonly string[] ShellSeparators = [";", "&&", "||", "|", "&"];
 
-    public static SyncLayout Build(IEnumerable<ManifestObject> objects)
+    public static ManifestLayout Build(IEnumerable<ManifestObject> objects)
     {
         var resources = new List<PlacedResource>();
         var services = new List<ModelService>();
         var workloads = new List<PodWorkload>();
         var verifiers = new List<VerificationJob>();
+        var hookServices = new List<HookServiceWorkload>();
         foreach (var manifest in objects)
         {
             var node = manifest.Node;
@@ -43,15 +47,20 @@ public static class LayoutBuilder
 
             if (PodSpecOf(resource, node) is { } podSpec)
             {
-                workloads.Add(new PodWorkload(resource, ClaimMounts(podSpec)));
+                var mounts = ClaimMounts(podSpec);
+                workloads.Add(new PodWorkload(resource, mounts));
                 if (resource.Kind == "Job" && VerificationJobOf(resource, podSpec) is { } verifier)
                 {
                     verifiers.Add(verifier);
                 }
+                else if (resource.Kind != "Job" && HookServiceOf(resource, podSpec, mounts) is { } hookService)
+                {
+                    hookServices.Add(hookService);
+                }
             }
         }
 
-        return new SyncLayout(resources, services, workloads, verifiers);
+        return new ManifestLayout(resources, services, workloads, verifiers, hookServices);
     }
 
     private static ModelService? ModelServiceOf(PlacedResource resource, YamlMappingNode node)
@@ -168,6 +177,42 @@ public static class LayoutBuilder
                 tokenFile,
                 origin,
                 ProjectedTokens(podSpec, container));
+        }
+
+        return null;
+    }
+
+    /// <summary>A long-running workload whose container runs `argohooks serve` (or the argohooks image's default, which is serve).</summary>
+    private static HookServiceWorkload? HookServiceOf(PlacedResource resource, YamlMappingNode podSpec, List<ClaimMount> mounts)
+    {
+        foreach (var container in Containers(podSpec))
+        {
+            var command = Yaml.Strings(container, "command");
+            var args = Yaml.Strings(container, "args");
+            var serves = command.Count == 0
+                ? IsArgoHooksImage(Yaml.Text(container, "image")) && (args.Count == 0 || args[0] == "serve")
+                : command.Concat(args).Zip(command.Concat(args).Skip(1)).Any(pair => IsArgoHooksExecutable(pair.First) && pair.Second == "serve");
+            if (!serves)
+            {
+                continue;
+            }
+
+            var name = Yaml.Text(container, "name") ?? "";
+            var env = Yaml.Items(container, "env").OfType<YamlMappingNode>()
+                .Select(variable => (Name: Yaml.Text(variable, "name"), Value: Yaml.Text(variable, "value"), IsReference: Yaml.Child(variable, "valueFrom") is not null))
+                .Where(variable => variable.Name is not null)
+                .ToList();
+            string? claimsRoot = DefaultClaimsRoot;
+            if (env.LastOrDefault(variable => variable.Name == ClaimsRootVariable) is { Name: not null } root)
+            {
+                claimsRoot = root.IsReference || root.Value is null || root.Value.Contains("$(", StringComparison.Ordinal) ? null : root.Value;
+            }
+
+            var folders = env
+                .Where(variable => variable.Name!.StartsWith(ClaimFolderVariablePrefix, StringComparison.Ordinal) && !variable.IsReference && variable.Value is not null)
+                .GroupBy(variable => variable.Name![ClaimFolderVariablePrefix.Length..], StringComparer.Ordinal)
+                .ToDictionary(group => group.Key, group => group.Last().Value!, StringComparer.Ordinal);
+            return new HookServiceWorkload(resource, name, claimsRoot, folders, mounts.Where(mount => mount.Container == name).ToList());
         }
 
         return null;

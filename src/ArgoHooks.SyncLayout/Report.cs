@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace ArgoHooks.SyncLayout;
 
 /// <summary>The outcome of one check: the layout, the findings and the exit code they mean.</summary>
-public sealed record LayoutReport(SyncLayout Layout, IReadOnlyList<Finding> Findings)
+public sealed record LayoutReport(ManifestLayout Layout, IReadOnlyList<Finding> Findings)
 {
     public const int ExitOk = 0;
     public const int ExitErrors = 1;
@@ -18,7 +18,7 @@ public sealed record LayoutReport(SyncLayout Layout, IReadOnlyList<Finding> Find
     /// <summary>0 when there is nothing worse than a warning, 1 when the layout has an error such as a deadlock.</summary>
     public int ExitCode => Count(Severity.Error) > 0 ? ExitErrors : ExitOk;
 
-    public static LayoutReport Create(SyncLayout layout, CheckOptions options) => new(layout, Rules.Check(layout, options));
+    public static LayoutReport Create(ManifestLayout layout, CheckOptions options) => new(layout, Rules.Check(layout, options));
 
     public string ToHuman()
     {

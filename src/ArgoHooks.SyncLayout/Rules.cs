@@ -23,7 +23,7 @@ public sealed record CheckOptions(string Audience = CheckOptions.DefaultAudience
 /// </summary>
 public static class Rules
 {
-    public static IReadOnlyList<Finding> Check(SyncLayout layout, CheckOptions options)
+    public static IReadOnlyList<Finding> Check(ManifestLayout layout, CheckOptions options)
     {
         IEnumerable<Finding>[] all =
         [
@@ -36,6 +36,7 @@ public static class Rules
             VerifierNotAwaited(layout),
             NoWriter(layout),
             VerificationTokens(layout, options),
+            HookServiceClaimMounts(layout),
         ];
         return all.SelectMany(findings => findings)
             .OrderByDescending(finding => finding.Severity)
@@ -45,11 +46,11 @@ public static class Rules
     }
 
     /// <summary>Model services the gate rules apply to: applied, not ModelMesh (which reports real load states).</summary>
-    private static IEnumerable<ModelService> Gated(SyncLayout layout) =>
+    private static IEnumerable<ModelService> Gated(ManifestLayout layout) =>
         layout.InferenceServices.Where(service => service.Resource.IsApplied && !service.ModelMesh);
 
     /// <summary>Annotations Argo CD or the health script would read differently than their author meant.</summary>
-    public static IEnumerable<Finding> AnnotationProblems(SyncLayout layout)
+    public static IEnumerable<Finding> AnnotationProblems(ManifestLayout layout)
     {
         var relevant = layout.InferenceServices.Select(service => service.Resource)
             .Concat(layout.Workloads.Where(workload => workload.ClaimMounts.Any(mount => mount.Writable)).Select(workload => workload.Resource))
@@ -87,7 +88,7 @@ public static class Rules
     }
 
     /// <summary>strict + a writer in a later step: the service's step never becomes Healthy, so the writer never starts.</summary>
-    public static IEnumerable<Finding> StrictWriterDeadlocks(SyncLayout layout)
+    public static IEnumerable<Finding> StrictWriterDeadlocks(ManifestLayout layout)
     {
         foreach (var service in Gated(layout).Where(service => service.IsStrict))
         {
@@ -111,7 +112,7 @@ public static class Rules
     }
 
     /// <summary>strict needs a verification Job in the service's own step: later never starts, earlier finds no service yet.</summary>
-    public static IEnumerable<Finding> StrictVerification(SyncLayout layout)
+    public static IEnumerable<Finding> StrictVerification(ManifestLayout layout)
     {
         foreach (var service in Gated(layout).Where(service => service.IsStrict))
         {
@@ -150,7 +151,7 @@ public static class Rules
     }
 
     /// <summary>The last step without hooks is not waited for: a strict gate there holds the application's health, not the sync.</summary>
-    public static IEnumerable<Finding> StrictNotAwaited(SyncLayout layout)
+    public static IEnumerable<Finding> StrictNotAwaited(ManifestLayout layout)
     {
         foreach (var service in Gated(layout).Where(service => service.IsStrict && !layout.WaitsAt(service.Step)))
         {
@@ -160,7 +161,7 @@ public static class Rules
     }
 
     /// <summary>deferred where every writer runs first: strict would not deadlock and says more.</summary>
-    public static IEnumerable<Finding> DeferredCouldBeStrict(SyncLayout layout)
+    public static IEnumerable<Finding> DeferredCouldBeStrict(ManifestLayout layout)
     {
         foreach (var service in Gated(layout).Where(service => service.Gate == Gate.Deferred))
         {
@@ -178,7 +179,7 @@ public static class Rules
     }
 
     /// <summary>deferred: a verification Job should exist and run after the service and after every writer.</summary>
-    public static IEnumerable<Finding> DeferredVerification(SyncLayout layout)
+    public static IEnumerable<Finding> DeferredVerification(ManifestLayout layout)
     {
         foreach (var service in Gated(layout).Where(service => !service.IsStrict && !service.Continuous))
         {
@@ -215,7 +216,7 @@ public static class Rules
     }
 
     /// <summary>A verification Job in the last step without hooks: the sync result does not include it.</summary>
-    public static IEnumerable<Finding> VerifierNotAwaited(SyncLayout layout)
+    public static IEnumerable<Finding> VerifierNotAwaited(ManifestLayout layout)
     {
         foreach (var job in layout.VerificationJobs.Where(job => job.Resource.IsApplied && !job.Resource.Placement.IsHook))
         {
@@ -234,7 +235,7 @@ public static class Rules
     }
 
     /// <summary>A model nobody in this sync writes: fine when a pipeline fills the claim, worth saying.</summary>
-    public static IEnumerable<Finding> NoWriter(SyncLayout layout)
+    public static IEnumerable<Finding> NoWriter(ManifestLayout layout)
     {
         foreach (var service in Gated(layout).Where(service => layout.WritersOf(service).Count == 0))
         {
@@ -244,7 +245,7 @@ public static class Rules
     }
 
     /// <summary>`argohooks call` authenticates with a projected token for the hook service's audience, read from one path.</summary>
-    public static IEnumerable<Finding> VerificationTokens(SyncLayout layout, CheckOptions options)
+    public static IEnumerable<Finding> VerificationTokens(ManifestLayout layout, CheckOptions options)
     {
         foreach (var job in layout.VerificationJobs)
         {
@@ -277,6 +278,34 @@ public static class Rules
                 var where = mounted.Count == 0 ? $"container {job.Container} does not mount it" : $"container {job.Container} sees it at {string.Join(", ", mounted)}";
                 yield return new Finding(Severity.Error, "token-not-mounted", job.Resource,
                     $"`argohooks call` reads its token from {job.TokenFile} ({job.TokenFileOrigin}), but {where}; mount volume {forAudience[0].Volume} so the token is at {job.TokenFile} or set {LayoutBuilder.TokenFileVariable} to where it is.");
+            }
+        }
+    }
+
+    /// <summary>When the hook service is part of the render, it must mount each model claim where it looks for it.</summary>
+    public static IEnumerable<Finding> HookServiceClaimMounts(ManifestLayout layout)
+    {
+        foreach (var hookService in layout.HookServices.Where(hookService => hookService.Resource.IsApplied))
+        {
+            var claims = Gated(layout)
+                .Where(service => service.Resource.SharesNamespaceWith(hookService.Resource.Namespace))
+                .GroupBy(service => service.Claim, StringComparer.Ordinal);
+            foreach (var claim in claims)
+            {
+                if (hookService.FolderOf(claim.Key) is not { } folder)
+                {
+                    continue; // the claims root comes from a reference; nothing to compare with
+                }
+
+                if (hookService.Mounts.Any(mount => mount.Claim == claim.Key && mount.MountPath.TrimEnd('/') == folder.TrimEnd('/')))
+                {
+                    continue;
+                }
+
+                var mountedElsewhere = hookService.Mounts.FirstOrDefault(mount => mount.Claim == claim.Key);
+                var where = mountedElsewhere is null ? "does not mount claim " + claim.Key : $"mounts claim {claim.Key} at {mountedElsewhere.MountPath}";
+                yield return new Finding(Severity.Warning, "service-claim-not-mounted", hookService.Resource,
+                    $"The hook service looks for the models of {JoinAnd(claim.Select(service => service.Resource.Display))} in {folder} but its container {hookService.Container} {where}, so their runs fail; mount the claim read-only at {folder} or set {LayoutBuilder.ClaimFolderVariablePrefix}{claim.Key} to its mount path.");
             }
         }
     }

@@ -200,11 +200,26 @@ public class CheckLayoutCommandTests
         Assert.Empty(root.Parse(["check-layout", "-o", "json", "--audience", "hooks", "x.yaml", "-"]).Errors);
     }
 
-    /// <summary>The rendered fixtures are deploy/examples/*/app as kustomize renders them today (skipped without kubectl).</summary>
+    [Fact]
+    public async Task The_seed_hook_service_rendered_with_its_application_mounts_the_model_claim()
+    {
+        var result = await Cli.RunAsync(["-o", "json", Cli.TestData("seed-hook-service.rendered.yaml"), Cli.TestData("seed-deferred.rendered.yaml")]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.DoesNotContain("service-claim-not-mounted", result.Output, StringComparison.Ordinal);
+
+        var withoutMount = Fixture("seed-hook-service.rendered.yaml").Replace("mountPath: /mnt/pvc/model-storage-pvc", "mountPath: /models", StringComparison.Ordinal);
+        var broken = await Cli.RunAsync([Cli.TestData("seed-deferred.rendered.yaml"), "-"], withoutMount);
+        Assert.Equal(0, broken.ExitCode);
+        Assert.Contains("warning   Deployment/argohooks", broken.Output, StringComparison.Ordinal);
+        Assert.Contains("mounts claim model-storage-pvc at /models", broken.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The rendered fixtures are deploy/examples as kustomize renders them today (skipped without kubectl).</summary>
     [Theory]
-    [InlineData("seed-deferred")]
-    [InlineData("strict")]
-    public async Task Rendered_examples_match_deploy_examples(string example)
+    [InlineData("seed-deferred", "seed-deferred/app")]
+    [InlineData("strict", "strict/app")]
+    [InlineData("seed-hook-service", "seed-deferred/hook-service")]
+    public async Task Rendered_examples_match_deploy_examples(string example, string folder)
     {
         var kubectl = Environment.GetEnvironmentVariable("PATH")!.Split(Path.PathSeparator)
             .Select(folder => Path.Combine(folder, "kubectl")).FirstOrDefault(File.Exists);
@@ -213,7 +228,7 @@ public class CheckLayoutCommandTests
             Assert.Skip("kubectl is not installed; the rendered fixtures were not compared with deploy/examples.");
         }
 
-        var start = new ProcessStartInfo(kubectl, ["kustomize", Path.Combine(Cli.RepoRoot, "deploy", "examples", example, "app")])
+        var start = new ProcessStartInfo(kubectl, ["kustomize", Path.Combine(Cli.RepoRoot, "deploy", "examples", folder)])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -224,6 +239,6 @@ public class CheckLayoutCommandTests
         await process.WaitForExitAsync(TestContext.Current.CancellationToken);
         Assert.True(process.ExitCode == 0, errors);
         Assert.True(rendered == Fixture(example + ".rendered.yaml"),
-            $"testdata/{example}.rendered.yaml is stale: run kubectl kustomize deploy/examples/{example}/app > tests/ArgoHooks.SyncLayout.Tests/testdata/{example}.rendered.yaml");
+            $"testdata/{example}.rendered.yaml is stale: run kubectl kustomize deploy/examples/{folder} > tests/ArgoHooks.SyncLayout.Tests/testdata/{example}.rendered.yaml");
     }
 }

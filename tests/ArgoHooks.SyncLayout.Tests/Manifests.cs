@@ -115,7 +115,7 @@ internal static class Manifests
 
     public static string Join(params string[] documents) => string.Join("---\n", documents);
 
-    public static SyncLayout Layout(params string[] documents)
+    public static ManifestLayout Layout(params string[] documents)
     {
         using var reader = new StringReader(Join(documents));
         return LayoutBuilder.Build(ManifestReader.Read(reader, "test.yaml"));

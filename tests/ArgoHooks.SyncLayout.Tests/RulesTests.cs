@@ -260,6 +260,38 @@ public class RulesTests
         Assert.Equal(["token-file-unknown"], RulesOf(Tokens(job)));
     }
 
+    private static string HookService(string @namespace = "ml", string mountPath = "/mnt/pvc/models", string env = "", string args = "[\"serve\"]") =>
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: argohooks\n" + $"  namespace: {@namespace}\n" +
+        "spec:\n  template:\n    spec:\n" + Indent(
+            "containers:\n" +
+            "  - name: argohooks\n" +
+            "    image: ghcr.io/argohooks/argohooks:0.1.0\n" +
+            $"    args: {args}\n" + env +
+            "    volumeMounts:\n" +
+            $"      - {{name: models, mountPath: {mountPath}, readOnly: true}}\n" +
+            "volumes:\n" +
+            "  - {name: models, persistentVolumeClaim: {claimName: models, readOnly: true}}\n", 6);
+
+    [Fact]
+    public void The_hook_service_in_the_render_must_mount_each_model_claim_where_it_looks()
+    {
+        Assert.Empty(Rules.HookServiceClaimMounts(Layout(InferenceService("a"), HookService())));
+
+        var elsewhere = Assert.Single(Rules.HookServiceClaimMounts(Layout(InferenceService("a"), InferenceService("b"), HookService(mountPath: "/data/models"))));
+        Assert.Equal((Severity.Warning, "service-claim-not-mounted", "Deployment/argohooks"), (elsewhere.Severity, elsewhere.Rule, elsewhere.Resource.Display));
+        Assert.Contains("InferenceService/a and InferenceService/b in /mnt/pvc/models", elsewhere.Message, StringComparison.Ordinal);
+
+        var rooted = HookService(mountPath: "/data/models", env: "    env:\n      - {name: ArgoHooks__Artifacts__ClaimsRoot, value: /data/}\n");
+        Assert.Empty(Rules.HookServiceClaimMounts(Layout(InferenceService("a"), rooted)));
+
+        var overridden = HookService(mountPath: "/models", env: "    env:\n      - {name: ArgoHooks__Artifacts__Claims__models, value: /models}\n");
+        Assert.Empty(Rules.HookServiceClaimMounts(Layout(InferenceService("a"), overridden)));
+
+        Assert.Empty(Rules.HookServiceClaimMounts(Layout(InferenceService("a"), HookService(@namespace: "argohooks", mountPath: "/elsewhere"))));
+        Assert.Empty(Layout(HookService(args: "[\"call\", \"-n\", \"ml\"]")).HookServices);
+        Assert.Single(Layout(HookService(args: "[]")).HookServices);
+    }
+
     [Fact]
     public void Findings_are_ordered_errors_first()
     {
