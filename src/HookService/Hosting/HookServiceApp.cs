@@ -48,6 +48,7 @@ public static class HookServiceApp
         services.TryAddSingleton(TimeProvider.System);
         services.AddProblemDetails();
         services.AddSingleton<HookMetrics>();
+        services.AddHostedService<KubernetesMeterBridge>();
         services.AddSingleton<StorageUriResolver>();
         services.AddSingleton<ArtifactWaiter>();
         services.AddSingleton<InferenceServiceHealer>();

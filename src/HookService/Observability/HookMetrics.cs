@@ -43,7 +43,16 @@ public sealed class HookMetrics
 
     public void RestartSkipped() => RestartsSkipped.Inc();
 
+    private static readonly Counter KubernetesApiRetries = Metrics.CreateCounter(
+        "argohooks_kubernetes_api_retries_total", "Kubernetes API attempts that were retried, by operation and HTTP status.",
+        "operation", "status");
+
     /// <param name="statusCode">The HTTP status the API server answered, or null when it did not answer.</param>
     public void KubernetesApiError(string operation, int? statusCode) =>
-        KubernetesApiErrors.WithLabels(operation, (statusCode ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
+        KubernetesApiError(operation, (statusCode ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <param name="status">The HTTP status code, or what happened instead ("transport", "timeout").</param>
+    public void KubernetesApiError(string operation, string status) => KubernetesApiErrors.WithLabels(operation, status).Inc();
+
+    public void KubernetesApiRetry(string operation, string status) => KubernetesApiRetries.WithLabels(operation, status).Inc();
 }

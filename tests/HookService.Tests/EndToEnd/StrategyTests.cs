@@ -64,5 +64,9 @@ public sealed class StrategyTests
             Assert.Equal(Phases.Verified, service.Annotations(name)[ContractAnnotations.Phase]);
             Assert.Equal(1, service.RestartsOf(name));
         }
+
+        var metrics = await service.Host.Client.GetStringAsync("metrics", Ct);
+        Assert.Contains("argohooks_kubernetes_api_retries_total{operation=", metrics);
+        Assert.Contains("argohooks_restarts_total{strategy=\"inferenceservice\"}", metrics);
     }
 }

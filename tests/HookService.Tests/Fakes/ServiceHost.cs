@@ -33,7 +33,8 @@ public sealed class ServiceHost : IAsyncDisposable
     }
 
     /// <summary>A host whose ports are the <see cref="FakeCluster"/> and the <see cref="FakeAuthorizer"/>.</summary>
-    public static Task<ServiceHost> StartWithFakesAsync(HealerFixture fixture, FakeAuthorizer authorizer, IDictionary<string, string>? extra = null, int port = 0)
+    public static Task<ServiceHost> StartWithFakesAsync(HealerFixture fixture, FakeAuthorizer authorizer, IDictionary<string, string>? extra = null, int port = 0,
+        Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
     {
         var settings = new Dictionary<string, string>
         {
@@ -61,6 +62,10 @@ public sealed class ServiceHost : IAsyncDisposable
             services.AddSingleton<IModelProbe>(fixture.Cluster);
             services.AddSingleton<ICallerAuthorizer>(authorizer);
             services.AddSingleton<IApiServerReadiness>(new AlwaysReady());
+            if (logs is not null)
+            {
+                services.AddSingleton(logs);
+            }
         }, port);
     }
 
