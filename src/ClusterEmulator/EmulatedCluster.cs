@@ -129,12 +129,19 @@ public sealed class EmulatedCluster : IAsyncDisposable
                 EnsureNamespace(ns);
             }
             var options = new WriteOptions("emulator-apply");
-            if (_store.Get(type, ns, name) is null) last = _store.Create(type, doc, options);
+            var stored = doc;
+            if (type == ResourceTypes.Events)
+            {
+                // Stored once, as v1 Events (see EventConversion).
+                type = ResourceTypes.CoreEvents;
+                stored = EventConversion.ToCore(doc);
+            }
+            if (_store.Get(type, ns, name) is null) last = _store.Create(type, stored, options);
             else
             {
                 last = _store.Modify(type, ns, name, current =>
                 {
-                    var replaced = Json.Clone(doc);
+                    var replaced = Json.Clone(stored);
                     Json.Metadata(replaced).Remove("resourceVersion");
                     if (current["status"] is { } status) replaced["status"] = status.DeepClone();
                     return replaced;
@@ -148,6 +155,8 @@ public sealed class EmulatedCluster : IAsyncDisposable
     public JsonObject? Get(string apiVersion, string kind, string @namespace, string name)
     {
         var type = ResourceTypes.FindByKind(apiVersion, kind) ?? throw new ArgumentException($"the emulator does not serve {apiVersion} {kind}", nameof(kind));
+        if (type == ResourceTypes.Events)
+            return _store.Get(ResourceTypes.CoreEvents, @namespace, name) is { } stored ? EventConversion.ToModern(stored) : null;
         return _store.Get(type, type.Namespaced ? @namespace : "", name);
     }
 
@@ -155,6 +164,8 @@ public sealed class EmulatedCluster : IAsyncDisposable
     public IReadOnlyList<JsonObject> List(string apiVersion, string kind, string? @namespace = null, string? labelSelector = null)
     {
         var type = ResourceTypes.FindByKind(apiVersion, kind) ?? throw new ArgumentException($"the emulator does not serve {apiVersion} {kind}", nameof(kind));
+        if (type == ResourceTypes.Events)
+            return _store.List(ResourceTypes.CoreEvents, @namespace, LabelSelector.Parse(labelSelector)).Items.Select(EventConversion.ToModern).ToList();
         return _store.List(type, @namespace, LabelSelector.Parse(labelSelector)).Items;
     }
 

@@ -217,5 +217,8 @@ public class PatchAndFaultTests
         var repatched = await client.EventsV1.PatchNamespacedEventAsync(notePatch, "iris.verified", "ml", cancellationToken: Ct);
         Assert.Equal("Verified again.", repatched.Note);
         Assert.Equal("Verified again.", (await client.CoreV1.ReadNamespacedEventAsync("iris.verified", "ml", cancellationToken: Ct)).Message);
+        Assert.Equal("Verified again.", cluster.Get("events.k8s.io/v1", "Event", "ml", "iris.verified")!["note"]!.GetValue<string>());
+        Assert.Equal(2, cluster.List("events.k8s.io/v1", "Event", "ml").Count);
+        Assert.Equal(2, cluster.List("v1", "Event", "ml").Count);
     }
 }
