@@ -266,8 +266,28 @@ public static class LayoutBuilder
         return repository[(lastSlash + 1)..].Contains("argohooks", StringComparison.OrdinalIgnoreCase);
     }
 
-    private static List<string> UntilShellSeparator(IEnumerable<string> words) =>
-        words.TakeWhile(word => !ShellSeparators.Contains(word)).ToList();
+    /// <summary>The words of the `call` command line in a shell script: up to `;`, `&&`, `|`... (also `a;` glued to a word).</summary>
+    private static List<string> UntilShellSeparator(IEnumerable<string> words)
+    {
+        var result = new List<string>();
+        foreach (var word in words)
+        {
+            if (ShellSeparators.Contains(word))
+            {
+                break;
+            }
+
+            if (word.EndsWith(';'))
+            {
+                result.Add(word.TrimEnd(';'));
+                break;
+            }
+
+            result.Add(word);
+        }
+
+        return result;
+    }
 
     /// <summary>Values of an option given as `--name value` or `--name=value`, in order.</summary>
     internal static IEnumerable<string> OptionValues(IReadOnlyList<string> words, string name, string alias)

@@ -116,6 +116,9 @@ public class LayoutBuilderTests
         Assert.Single(layout.VerifiersOf(layout.InferenceServices[0]));
         Assert.Empty(layout.VerifiersOf(layout.InferenceServices[1]));
 
+        var script = Layout(Verifier(image: "example.com/tools:1", command: "[\"/bin/sh\", \"-c\"]", args: "[\"argohooks call -n ml -i a; argohooks call -n ml -i b\"]"));
+        Assert.Equal(["a"], Assert.Single(script.VerificationJobs).InferenceServices);
+
         var otherNamespace = Layout(InferenceService("a"), Verifier(args: "[\"call\", \"--namespace\", \"elsewhere\"]"));
         Assert.Empty(otherNamespace.VerifiersOf(otherNamespace.InferenceServices[0]));
     }
