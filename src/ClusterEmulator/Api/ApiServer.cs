@@ -73,17 +73,22 @@ internal sealed class ApiServer : IAsyncDisposable
         {
             await DispatchAsync(ctx);
         }
-        catch (ApiException e)
+        catch (ApiException e) when (!ctx.Response.HasStarted)
         {
             await WriteJsonAsync(ctx, e.Code, e.ToStatus());
         }
-        catch (JsonException e)
+        catch (JsonException e) when (!ctx.Response.HasStarted)
         {
             await WriteJsonAsync(ctx, 400, ApiException.BadRequest($"the request body is not valid JSON: {e.Message}").ToStatus());
         }
-        catch (YamlDotNet.Core.YamlException e)
+        catch (YamlDotNet.Core.YamlException e) when (!ctx.Response.HasStarted)
         {
             await WriteJsonAsync(ctx, 400, ApiException.BadRequest($"the request body is not valid YAML: {e.Message}").ToStatus());
+        }
+        catch (InvalidOperationException e) when (!ctx.Response.HasStarted)
+        {
+            // A field of the wrong JSON type (e.g. a number where a string belongs) surfaces here.
+            await WriteJsonAsync(ctx, 400, ApiException.BadRequest($"the request body has a field of the wrong type: {e.Message}").ToStatus());
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested || _stopping.IsCancellationRequested)
         {
