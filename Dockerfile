@@ -11,15 +11,18 @@
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
 
-# Restore first, from the project files only, so source edits reuse the cached package layer.
+# Restore first, from the project files only (every project src/HookService references, directly or not;
+# tests/Deploy.Tests fails when one is missing), so source edits reuse the cached package layer.
 COPY ArgoHooks.sln Directory.Build.props Directory.Packages.props ./
 COPY src/HookService/HookService.csproj src/HookService/
 COPY src/ArgoHooks.Health/ArgoHooks.Health.csproj src/ArgoHooks.Health/
+COPY src/ArgoHooks.SyncLayout/ArgoHooks.SyncLayout.csproj src/ArgoHooks.SyncLayout/
 RUN dotnet restore src/HookService/HookService.csproj -r linux-x64 -p:PublishReadyToRun=true
 
 # The health script is embedded into ArgoHooks.Health from lua/.
 COPY lua/ lua/
 COPY src/ArgoHooks.Health/ src/ArgoHooks.Health/
+COPY src/ArgoHooks.SyncLayout/ src/ArgoHooks.SyncLayout/
 COPY src/HookService/ src/HookService/
 RUN dotnet publish src/HookService/HookService.csproj -c Release -r linux-x64 --self-contained -p:PublishReadyToRun=true -o /app
 # NLua's native Lua (liblua54.so for linux-x64) must be next to the executable.

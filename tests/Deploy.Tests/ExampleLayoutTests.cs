@@ -50,9 +50,11 @@ public sealed class ExampleLayoutTests
         Assert.All(writers, writer => Assert.Equal(1, Wave(writer)));
         var verify = Assert.Single(manifests, manifest => manifest.Name == "argohooks-verify-models");
         // A strict InferenceService stays Progressing until verified, so a later wave or a PostSync
-        // hook would never start: the verification must share the InferenceServices' wave.
+        // hook would never start: the verification must share the InferenceServices' wave. As a
+        // Sync hook it is waited for even in the last wave, and re-runs on every sync.
         Assert.Equal(2, Wave(verify));
-        Assert.Null(verify.Annotation("argocd.argoproj.io/hook"));
+        Assert.Equal("Sync", verify.Annotation("argocd.argoproj.io/hook"));
+        Assert.Contains("BeforeHookCreation", verify.Annotation("argocd.argoproj.io/hook-delete-policy"), StringComparison.Ordinal);
     }
 
     [Theory]
@@ -121,5 +123,19 @@ public sealed class ExampleLayoutTests
             Assert.True(File.Exists(RepositoryPaths.Combine(path, "kustomization.yaml")), $"{application} points at {path}, which has no kustomization.yaml");
             Assert.Equal(AppNamespace, application.At("spec", "destination").Str("namespace"));
         });
+    }
+
+    [Fact]
+    public void Every_deploy_path_the_install_guide_names_exists()
+    {
+        var guide = File.ReadAllText(RepositoryPaths.Combine("docs", "install.md"));
+        var paths = System.Text.RegularExpressions.Regex.Matches(guide, @"(?<![\w/.])(deploy|argocd-cm)/[A-Za-z0-9_./-]*[A-Za-z0-9_-]")
+            .Select(match => match.Value)
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        Assert.True(paths.Count > 10, "the guide names the deploy folders");
+        Assert.All(paths, path => Assert.True(
+            Directory.Exists(RepositoryPaths.Combine(path)) || File.Exists(RepositoryPaths.Combine(path)),
+            $"docs/install.md names {path}, which does not exist"));
     }
 }

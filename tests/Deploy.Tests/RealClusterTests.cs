@@ -1,8 +1,12 @@
 using System.Net;
 using System.Text;
+using ArgoHooks.HookService.Kubernetes;
+using ArgoHooks.HookService.Security;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using Testcontainers.K3s;
 
 namespace ArgoHooks.Deploy.Tests;
@@ -263,6 +267,35 @@ public sealed class RealClusterTests(K3sCluster cluster) : IClassFixture<K3sClus
         var deploymentPatch = await Assert.ThrowsAsync<HttpOperationException>(() =>
             hook.AppsV1.PatchNamespacedDeploymentAsync(new V1Patch("{}", V1Patch.PatchType.MergePatch), "anomaly-detector-predictor", K3sCluster.CallerNamespace, cancellationToken: Cancellation));
         Assert.Equal(HttpStatusCode.Forbidden, deploymentPatch.Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task The_hook_services_own_authorizer_decides_with_the_deployed_rbac()
+    {
+        RequireCluster();
+        var hookToken = await cluster.TokenAsync(K3sCluster.HookNamespace, "argohooks", null, Cancellation);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ArgoHooks:Kubernetes:Host"] = cluster.AdminConfiguration.Host,
+            ["ArgoHooks:Kubernetes:Token"] = hookToken,
+            // k3s serves a self-signed certificate; the token, not TLS, is what this test is about.
+            ["ArgoHooks:Kubernetes:SkipTlsVerify"] = "true",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddKubernetesAdapters(configuration);
+        services.AddCallerAuthorization(configuration);
+        await using var provider = services.BuildServiceProvider();
+        var authorizer = provider.GetRequiredService<ICallerAuthorizer>();
+
+        var callerToken = await cluster.TokenAsync(K3sCluster.CallerNamespace, "argohooks-caller", "argohooks", Cancellation);
+        var allowed = await authorizer.AuthorizeAsync(callerToken, K3sCluster.CallerNamespace, Cancellation);
+        Assert.Equal((CallerVerdict.Allowed, CallerUser), (allowed.Verdict, allowed.User));
+        Assert.Equal(CallerVerdict.Forbidden, (await authorizer.AuthorizeAsync(callerToken, K3sCluster.OtherNamespace, Cancellation)).Verdict);
+
+        var apiAudienceToken = await cluster.TokenAsync(K3sCluster.CallerNamespace, "argohooks-caller", null, Cancellation);
+        Assert.Equal(CallerVerdict.Unauthenticated, (await authorizer.AuthorizeAsync(apiAudienceToken, K3sCluster.CallerNamespace, Cancellation)).Verdict);
+        Assert.Equal(CallerVerdict.Unauthenticated, (await authorizer.AuthorizeAsync("not-a-token", K3sCluster.CallerNamespace, Cancellation)).Verdict);
+        Assert.Equal(CallerVerdict.Unauthenticated, (await authorizer.AuthorizeAsync(null, K3sCluster.CallerNamespace, Cancellation)).Verdict);
     }
 
     private async Task<bool> CallerMayPatchAsync(IKubernetes hook, string @namespace, string verb)
