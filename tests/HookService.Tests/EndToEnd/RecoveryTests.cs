@@ -13,15 +13,18 @@ public sealed class RecoveryTests
     [Fact]
     public async Task A_hook_service_restarted_mid_run_resumes_the_same_run_without_a_second_restart()
     {
-        await using var service = await EmulatedService.StartAsync(emulator: options => options.PredictorStartupDelay = TimeSpan.FromMilliseconds(400));
+        await using var service = await EmulatedService.StartAsync();
         await service.CreatePredictorBeforeModelAsync("anomaly-detector");
         var call = service.CallAsync("--inference-service", "anomaly-detector", "--run-id", "job-uid-1", "--wait-seconds", "5");
-        await File.WriteAllBytesAsync(service.ModelFile("anomaly-detector"), [1, 2, 3, 4], Ct);
+        await service.Cluster.WaitUntilAsync(_ => service.Annotations("anomaly-detector").GetValueOrDefault(ContractAnnotations.Phase) == Phases.AwaitingArtifact,
+            TimeSpan.FromSeconds(20), Ct);
 
-        // Freeze the cluster right after the restart was recorded, so the rollout is certainly unfinished.
+        // Freeze the controllers before the restart: the API server still takes the restart patch, but no rollout
+        // can happen, so the service is certainly stopped between the restart and its verification.
+        service.Cluster.Controllers.Paused = true;
+        await File.WriteAllBytesAsync(service.ModelFile("anomaly-detector"), [1, 2, 3, 4], Ct);
         await service.Cluster.WaitUntilAsync(_ => service.Annotations("anomaly-detector").GetValueOrDefault(ContractAnnotations.Phase) == Phases.Restarting,
             TimeSpan.FromSeconds(20), Ct);
-        service.Cluster.Controllers.Paused = true;
         await service.StopHostAsync();
         Assert.Equal(Phases.Restarting, service.Annotations("anomaly-detector")[ContractAnnotations.Phase]);
 

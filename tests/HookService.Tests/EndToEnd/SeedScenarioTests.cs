@@ -10,7 +10,8 @@ public sealed class SeedScenarioTests
     [Fact]
     public async Task Both_InferenceServices_are_verified_after_exactly_one_restart_each_even_with_a_model_written_slowly()
     {
-        await using var service = await EmulatedService.StartAsync();
+        // A settle interval well above the writer's pauses, so even a loaded machine never sees a half-written file as stable.
+        await using var service = await EmulatedService.StartAsync(extra: new() { ["ArgoHooks:Artifacts:SettleInterval"] = "00:00:01" });
         await service.CreatePredictorBeforeModelAsync("anomaly-detector");
         await service.CreatePredictorBeforeModelAsync("predictive-analytics");
         Assert.All(await service.ProbeAllAsync("anomaly-detector"), code => Assert.Equal(404, code));
@@ -32,7 +33,7 @@ public sealed class SeedScenarioTests
                 await stream.WriteAsync(bytes, Ct);
                 await stream.FlushAsync(Ct);
                 slowModel.AddRange(bytes);
-                await Task.Delay(80, Ct); // below the 200 ms settle interval
+                await Task.Delay(80, Ct); // far below the settle interval
                 Assert.Equal(0, service.RestartsOf("predictive-analytics"));
             }
         }

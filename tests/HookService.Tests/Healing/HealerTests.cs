@@ -79,6 +79,7 @@ public sealed class HealerTests : IDisposable
     [Fact]
     public async Task A_model_written_slowly_is_not_restarted_for_before_it_is_stable_and_the_final_digest_is_recorded()
     {
+        fixture.ArtifactOptions.SettleInterval = TimeSpan.FromMilliseconds(800); // far above the writer's pauses, even on a loaded machine
         fixture.AddInferenceService("slow");
         var path = Path.Combine(fixture.Folder("slow"), "model.pkl");
         var content = new List<byte>();
