@@ -153,7 +153,7 @@ public sealed record LayoutReport(ManifestLayout Layout, IReadOnlyList<Finding> 
 
     private static string List(IEnumerable<PlacedResource> resources)
     {
-        var items = resources.Select(resource => $"{resource.Display} ({string.Join(", ", resource.Steps)})").ToList();
+        var items = resources.Select(resource => $"{resource.Display} ({string.Join(", ", resource.Steps)}{(resource.Placement.IsHook ? ", hook" : "")})").ToList();
         return items.Count == 0 ? "-" : string.Join("; ", items);
     }
 
