@@ -18,6 +18,22 @@ public sealed class EmulatorOptions
     /// <summary>When true the KServe controller rewrites a Deployment's pod template back to what the InferenceService says, undoing <c>kubectl rollout restart</c>.</summary>
     public bool KServeRevertsRolloutRestart { get; set; }
 
+    /// <summary>
+    /// Real KServe copies an InferenceService's <c>metadata.annotations</c> (minus <see cref="ServiceAnnotationDisallowedList"/>)
+    /// into the predictor's pod template, so changing any of them rolls the predictor (raw) or makes a new revision
+    /// (Knative). Off by default until the hook service's annotations are accounted for (see docs/emulator.md).
+    /// </summary>
+    public bool KServePropagatesInferenceServiceAnnotations { get; set; }
+
+    /// <summary>KServe's <c>serviceAnnotationDisallowedList</c>; the default is KServe's built-in list.</summary>
+    public IList<string> ServiceAnnotationDisallowedList { get; set; } =
+    [
+        "autoscaling.knative.dev/min-scale",
+        "autoscaling.knative.dev/max-scale",
+        "internal.serving.kserve.io/storage-initializer-sourceuri",
+        "kubectl.kubernetes.io/last-applied-configuration",
+    ];
+
     /// <summary>Deployment mode when an InferenceService has no <c>serving.kserve.io/deploymentMode</c> annotation: RawDeployment, Standard, Serverless or Knative.</summary>
     public string DefaultDeploymentMode { get; set; } = "RawDeployment";
 

@@ -236,3 +236,39 @@ public class ControllerTests
         await ExpectHttpErrorAsync(() => client.CoreV1.ReadNamespacedPodAsync(replaced[0].Metadata.Name, "ml", cancellationToken: Ct), System.Net.HttpStatusCode.NotFound);
     }
 }
+
+public class AnnotationPropagationTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static V1Patch Annotation(string key, string value) =>
+        new($"{{\"metadata\":{{\"annotations\":{{\"{key}\":\"{value}\"}}}}}}", V1Patch.PatchType.MergePatch);
+
+    [Theory]
+    [InlineData("RawDeployment")]
+    [InlineData("Serverless")]
+    public async Task With_kserve_propagation_an_inference_service_annotation_change_restarts_the_predictor(string mode)
+    {
+        await using var cluster = await StartAsync(o =>
+        {
+            o.KServePropagatesInferenceServiceAnnotations = true;
+            o.ServiceAnnotationDisallowedList.Add("argohooks.io/ignored");
+        });
+        using var client = Client(cluster);
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(InferenceService("iris", mode: mode), Group, V1beta1, "ml", Plural, cancellationToken: Ct);
+        var first = await EventuallyAsync(() => SeedReproductionTests.ReadyPredictorPodsAsync(client, "ml", "iris"), p => p.Count == 1, "ready");
+
+        // A disallowed key stays on the InferenceService only.
+        await client.CustomObjects.PatchNamespacedCustomObjectAsync(Annotation("argohooks.io/ignored", "x"), Group, V1beta1, "ml", Plural, "iris", cancellationToken: Ct);
+        await Task.Delay(300, Ct);
+        Assert.Equal(first[0].Metadata.Name, Assert.Single(await SeedReproductionTests.ReadyPredictorPodsAsync(client, "ml", "iris")).Metadata.Name);
+
+        // Any other metadata annotation reaches the pod template: generation unchanged, pods replaced.
+        var patched = AsJson(await client.CustomObjects.PatchNamespacedCustomObjectAsync(Annotation("argohooks.io/phase", "Verifying"), Group, V1beta1, "ml", Plural, "iris", cancellationToken: Ct));
+        Assert.Equal("1", patched.Str("metadata", "generation"));
+        var replaced = await EventuallyAsync(() => SeedReproductionTests.ReadyPredictorPodsAsync(client, "ml", "iris"),
+            p => p.Count == 1 && p[0].Metadata.Name != first[0].Metadata.Name, "replacement pod");
+        Assert.Equal("Verifying", replaced[0].Metadata.Annotations["argohooks.io/phase"]);
+        Assert.False(replaced[0].Metadata.Annotations.ContainsKey("argohooks.io/ignored"));
+    }
+}

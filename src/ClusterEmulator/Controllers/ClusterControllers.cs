@@ -35,6 +35,8 @@ public sealed class ClusterControllers : IAsyncDisposable
         CrashLoopBackOff = options.CrashLoopBackOff;
         KServeRevertsRolloutRestart = options.KServeRevertsRolloutRestart;
         DefaultDeploymentMode = options.DefaultDeploymentMode;
+        KServePropagatesInferenceServiceAnnotations = options.KServePropagatesInferenceServiceAnnotations;
+        ServiceAnnotationDisallowedList = [.. options.ServiceAnnotationDisallowedList];
         store.Changed += _ => Trigger();
     }
 
@@ -61,6 +63,16 @@ public sealed class ClusterControllers : IAsyncDisposable
     public bool KServeRevertsRolloutRestart { get; set; }
 
     public string DefaultDeploymentMode { get; set; }
+
+    /// <summary>
+    /// When true KServe copies the InferenceService's metadata annotations (minus <see cref="ServiceAnnotationDisallowedList"/>)
+    /// into the predictor pod template, as the real controller does: any annotation change then rolls the pods (raw) or
+    /// makes a new revision (Knative).
+    /// </summary>
+    public bool KServePropagatesInferenceServiceAnnotations { get; set; }
+
+    /// <summary>KServe's <c>serviceAnnotationDisallowedList</c> (inferenceservice-config): keys never copied to pods.</summary>
+    public IReadOnlyList<string> ServiceAnnotationDisallowedList { get; set; }
 
     /// <summary>Number of completed reconcile passes (lets tests wait for "at least one more pass").</summary>
     public long Passes => Interlocked.Read(ref _passes);
@@ -133,7 +145,8 @@ public sealed class ClusterControllers : IAsyncDisposable
 
     private async Task<DateTimeOffset?> ReconcileOnceAsync(CancellationToken cancellationToken)
     {
-        _kserve.Reconcile(DefaultDeploymentMode, KServeRevertsRolloutRestart, cancellationToken);
+        var propagation = new KServeController.AnnotationPropagation(KServePropagatesInferenceServiceAnnotations, ServiceAnnotationDisallowedList.ToHashSet(StringComparer.Ordinal));
+        _kserve.Reconcile(DefaultDeploymentMode, KServeRevertsRolloutRestart, propagation, cancellationToken);
         var workloadDue = await _workloads.ReconcileAsync(ProgressDeadline, PredictorStartupDelay, cancellationToken);
         var kubeletDue = await _kubelet.ReconcileAsync(CrashLoopBackOff, cancellationToken);
         return (workloadDue, kubeletDue) switch

@@ -24,6 +24,7 @@ internal sealed class KServeController
 
     private readonly ObjectStore _store;
     private readonly TimeProvider _time;
+    private AnnotationPropagation _propagation = new(false, new HashSet<string>());
 
     public KServeController(ObjectStore store, TimeProvider time)
     {
@@ -31,8 +32,12 @@ internal sealed class KServeController
         _time = time;
     }
 
-    public void Reconcile(string defaultMode, bool revertRolloutRestart, CancellationToken cancellationToken)
+    /// <summary>Whether InferenceService metadata annotations reach the pod template, and which keys never do.</summary>
+    internal sealed record AnnotationPropagation(bool Enabled, IReadOnlySet<string> DisallowedList);
+
+    public void Reconcile(string defaultMode, bool revertRolloutRestart, AnnotationPropagation propagation, CancellationToken cancellationToken)
     {
+        _propagation = propagation;
         foreach (var isvc in _store.List(ResourceTypes.InferenceServices, null).Items)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -55,7 +60,7 @@ internal sealed class KServeController
         var modeName = Json.Str(isvc, "status", "deploymentMode") ?? annotations.GetValueOrDefault(ModeAnnotation) ?? defaultMode;
         var raw = DeploymentModes.Normalize(modeName) ?? true;
         var stopped = annotations.GetValueOrDefault(StopAnnotation) == "true";
-        var template = DesiredTemplate(isvc, name, raw);
+        var template = DesiredTemplate(isvc, name, raw, _propagation);
         var replicas = stopped ? 0 : Json.Long(isvc, "spec", "predictor", "minReplicas") ?? 1;
         if (raw) ReconcileRaw(isvc, ns, name, modeName, template, replicas, stopped, revertRolloutRestart);
         else ReconcileKnative(isvc, ns, name, modeName, template, replicas, stopped);
@@ -69,7 +74,7 @@ internal sealed class KServeController
         return null;
     }
 
-    private static JsonObject DesiredTemplate(JsonObject isvc, string name, bool raw)
+    private static JsonObject DesiredTemplate(JsonObject isvc, string name, bool raw, AnnotationPropagation propagation)
     {
         var predictor = Json.Node(isvc, "spec", "predictor") as JsonObject ?? new JsonObject();
         var model = PredictorModel(isvc);
@@ -81,7 +86,15 @@ internal sealed class KServeController
         labels["component"] = "predictor";
         labels[IsvcLabel] = name;
         var podAnnotations = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var (k, v) in Json.StringMap(predictor["annotations"])) podAnnotations[k] = v;
+        // KServe's buildObjectMeta: the InferenceService's own annotations (minus serviceAnnotationDisallowedList) go
+        // into the component's pod template too, below the predictor's annotations in priority.
+        if (propagation.Enabled)
+        {
+            foreach (var (k, v) in Json.StringMap(Json.Node(isvc, "metadata", "annotations")))
+                if (!propagation.DisallowedList.Contains(k)) podAnnotations[k] = v;
+        }
+        foreach (var (k, v) in Json.StringMap(predictor["annotations"]))
+            if (!propagation.DisallowedList.Contains(k)) podAnnotations[k] = v;
         if (storageUri is not null) podAnnotations[Kubelet.StorageUriAnnotation] = storageUri;
         if (!raw) podAnnotations["autoscaling.knative.dev/min-scale"] = (Json.Long(predictor, "minReplicas") ?? 1).ToString();
         var modelFormat = Json.Str(model, "modelFormat", "name") ?? (predictor["sklearn"] is not null ? "sklearn" : "sklearn");
