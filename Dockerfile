@@ -1,12 +1,15 @@
 # syntax=docker/dockerfile:1
 # ArgoHooks: one image for the hook service (default) and the verification Job (`args: ["call", ...]`).
 #
-# Publish mode (checked by tests/Deploy.Tests/ContainerPublishTests, which runs the publish command
-# below verbatim): self-contained + ReadyToRun, not trimmed, not Native AOT. Trimming fails the
-# build (warnings are errors) on reflection-based JSON (IL2026) in our code and in KubernetesClient,
-# and NLua binds CLR members by reflection at run time, which the trimmer cannot see; Native AOT has
-# the same problems plus NLua's dynamic code. ReadyToRun keeps start-up fast (precompiled code)
-# with full reflection. Self-contained lets the runtime stage be runtime-deps (no shared .NET).
+# Publish mode (tests/Deploy.Tests/ContainerImageTests runs the publish command below verbatim):
+# self-contained + ReadyToRun, neither trimmed nor Native AOT. Measured here: PublishTrimmed fails
+# the build (warnings are errors) with 29 IL2026 in our code (reflection-based System.Text.Json,
+# DataAnnotations options validation) plus trim warnings inside KubernetesClient and YamlDotNet;
+# with the warnings silenced, both the trimmed and the Native AOT binary crash at run time on
+# `argohooks health` ("Reflection-based serialization has been disabled"), and NLua binds CLR
+# members by reflection, which a trimmer cannot see. ReadyToRun keeps start-up fast (precompiled
+# code) with full reflection. Self-contained lets the runtime stage be runtime-deps (no shared
+# .NET); the publish output is ~137 MB, about what aspnet-chiseled + a framework-dependent app is.
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 WORKDIR /src
