@@ -125,4 +125,19 @@ public class ApiSemanticsTests
         var missingNs = await ExpectHttpErrorAsync(() => client.CustomObjects.CreateNamespacedCustomObjectAsync(InferenceService("x"), Group, V1beta1, "nowhere", Plural, cancellationToken: Ct), HttpStatusCode.NotFound);
         Assert.Equal("namespaces", StatusBody(missingNs).Str("details", "kind"));
     }
+
+    [Fact]
+    public async Task Deleting_a_namespace_deletes_what_it_contains_and_model_servers_stop()
+    {
+        await using var cluster = await StartAsync();
+        using var client = Client(cluster);
+        await client.CoreV1.CreateNamespaceAsync(new V1Namespace { Metadata = new V1ObjectMeta { Name = "team-x" } }, cancellationToken: Ct);
+        await client.CustomObjects.CreateNamespacedCustomObjectAsync(InferenceService("iris"), Group, V1beta1, "team-x", Plural, cancellationToken: Ct);
+        await EventuallyAsync(() => Task.FromResult(cluster.ModelServers.Count), n => n == 1, "a model server");
+        await client.CoreV1.DeleteNamespaceAsync("team-x", cancellationToken: Ct);
+        Assert.Empty(cluster.List("serving.kserve.io/v1beta1", "InferenceService", "team-x"));
+        Assert.Empty(cluster.List("apps/v1", "Deployment", "team-x"));
+        await EventuallyAsync(() => Task.FromResult(cluster.ModelServers.Count), n => n == 0, "servers stopped");
+        await ExpectHttpErrorAsync(() => client.CoreV1.ReadNamespaceAsync("team-x", cancellationToken: Ct), HttpStatusCode.NotFound);
+    }
 }

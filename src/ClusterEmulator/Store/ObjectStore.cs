@@ -294,6 +294,19 @@ public sealed class ObjectStore
         Json.Metadata(deleted)["resourceVersion"] = _resourceVersion.ToString();
         Record(new StoredEvent(_resourceVersion, type, ns, "DELETED", current, deleted));
 
+        if (type == ResourceTypes.Namespaces)
+        {
+            // The namespace controller's job, done at once: everything in the namespace goes with it.
+            foreach (var (contentType, bucket) in _objects.Where(p => p.Key.Namespaced))
+            {
+                foreach (var (key, contained) in bucket.ToList())
+                {
+                    if (Json.Str(contained, "metadata", "namespace") != name || !bucket.ContainsKey(key)) continue;
+                    DeleteLocked(contentType, name, Json.Str(contained, "metadata", "name")!, contained);
+                }
+            }
+        }
+
         var uid = Json.Str(current, "metadata", "uid");
         if (uid is null) return;
         foreach (var (depType, bucket) in _objects)
