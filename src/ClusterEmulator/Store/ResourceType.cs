@@ -41,11 +41,12 @@ public static class ResourceTypes
     public static readonly ResourceType Events = new("events.k8s.io", "v1", "events", "Event", true, ["ev"], ReadWrite, false, false, true, []);
     public static readonly ResourceType InferenceServices = new("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService", true, ["isvc"], ReadWrite, true, true, false, []);
     public static readonly ResourceType KnativeRevisions = new("serving.knative.dev", "v1", "revisions", "Revision", true, ["rev"], ReadWrite, true, true, false, ["all", "knative", "serving"]);
+    public static readonly ResourceType Leases = new("coordination.k8s.io", "v1", "leases", "Lease", true, [], ReadWrite, false, false, true, []);
     public static readonly ResourceType TokenReviews = new("authentication.k8s.io", "v1", "tokenreviews", "TokenReview", false, [], CreateOnly, false, false, true, []);
     public static readonly ResourceType SubjectAccessReviews = new("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", false, [], CreateOnly, false, false, true, []);
 
     public static IReadOnlyList<ResourceType> All { get; } =
-        [Namespaces, Pods, CoreEvents, Services, Deployments, ReplicaSets, Events, InferenceServices, KnativeRevisions, TokenReviews, SubjectAccessReviews];
+        [Namespaces, Pods, CoreEvents, Services, Deployments, ReplicaSets, Events, InferenceServices, KnativeRevisions, Leases, TokenReviews, SubjectAccessReviews];
 
     /// <summary>Review resources are computed per request, never stored.</summary>
     public static bool IsVirtual(ResourceType type) => type == TokenReviews || type == SubjectAccessReviews;
