@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text;
+using System.Text.Json;
+using ArgoHooks.HookService.Healing;
 using ArgoHooks.HookService.Kubernetes;
 using ArgoHooks.HookService.Security;
 using k8s;
@@ -273,18 +275,7 @@ public sealed class RealClusterTests(K3sCluster cluster) : IClassFixture<K3sClus
     public async Task The_hook_services_own_authorizer_decides_with_the_deployed_rbac()
     {
         RequireCluster();
-        var hookToken = await cluster.TokenAsync(K3sCluster.HookNamespace, "argohooks", null, Cancellation);
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["ArgoHooks:Kubernetes:Host"] = cluster.AdminConfiguration.Host,
-            ["ArgoHooks:Kubernetes:Token"] = hookToken,
-            // k3s serves a self-signed certificate; the token, not TLS, is what this test is about.
-            ["ArgoHooks:Kubernetes:SkipTlsVerify"] = "true",
-        }).Build();
-        var services = new ServiceCollection().AddLogging();
-        services.AddKubernetesAdapters(configuration);
-        services.AddCallerAuthorization(configuration);
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = await HookServiceProviderAsync();
         var authorizer = provider.GetRequiredService<ICallerAuthorizer>();
 
         var callerToken = await cluster.TokenAsync(K3sCluster.CallerNamespace, "argohooks-caller", "argohooks", Cancellation);
@@ -296,6 +287,72 @@ public sealed class RealClusterTests(K3sCluster cluster) : IClassFixture<K3sClus
         Assert.Equal(CallerVerdict.Unauthenticated, (await authorizer.AuthorizeAsync(apiAudienceToken, K3sCluster.CallerNamespace, Cancellation)).Verdict);
         Assert.Equal(CallerVerdict.Unauthenticated, (await authorizer.AuthorizeAsync("not-a-token", K3sCluster.CallerNamespace, Cancellation)).Verdict);
         Assert.Equal(CallerVerdict.Unauthenticated, (await authorizer.AuthorizeAsync(null, K3sCluster.CallerNamespace, Cancellation)).Verdict);
+    }
+
+    [Fact]
+    public async Task The_hook_services_own_adapters_write_phase_restart_and_event_with_the_deployed_rbac()
+    {
+        RequireCluster();
+        const string name = "predictive-analytics";
+        var isvc = new Dictionary<string, object>
+        {
+            ["apiVersion"] = "serving.kserve.io/v1beta1",
+            ["kind"] = "InferenceService",
+            ["metadata"] = new Dictionary<string, object>
+            {
+                ["name"] = name,
+                ["annotations"] = new Dictionary<string, object> { ["serving.kserve.io/deploymentMode"] = "RawDeployment" },
+            },
+            ["spec"] = new Dictionary<string, object>
+            {
+                ["predictor"] = new Dictionary<string, object>
+                {
+                    ["model"] = new Dictionary<string, object> { ["modelFormat"] = new Dictionary<string, object> { ["name"] = "sklearn" }, ["storageUri"] = "pvc://model-storage-pvc/" + name },
+                },
+            },
+        };
+        await cluster.Admin.CustomObjects.CreateNamespacedCustomObjectAsync(isvc, "serving.kserve.io", "v1beta1", K3sCluster.CallerNamespace, "inferenceservices", cancellationToken: Cancellation);
+
+        await using var provider = await HookServiceProviderAsync();
+        var store = provider.GetRequiredService<IInferenceServiceStore>();
+        var before = await store.GetAsync(K3sCluster.CallerNamespace, name, Cancellation);
+        Assert.NotNull(before);
+        Assert.Contains(await store.ListAsync(K3sCluster.CallerNamespace, Cancellation), item => item.Name == name);
+
+        var verifying = await store.RecordPhaseAsync(before, new PhaseRecord(Phases.Verifying, before.Generation, "Probing the model server.", "run-k3s"), Cancellation);
+        Assert.Equal(Phases.Verifying, verifying.Annotation(ContractAnnotations.Phase));
+
+        // The default restart: one merge patch of spec.predictor.annotations (+ the Restarting phase).
+        var restarter = provider.GetRequiredService<IPredictorRestarter>();
+        Assert.Equal("inferenceservice", restarter.Strategy);
+        var ticket = await restarter.RestartAsync(verifying, new PhaseRecord(Phases.Restarting, verifying.Generation, "Restarting the predictor.", "run-k3s"), Cancellation);
+        Assert.Empty(await provider.GetRequiredService<IPredictorPods>().ListAsync(ticket.After, Cancellation));
+
+        var live = JsonSerializer.SerializeToElement(await cluster.Admin.CustomObjects.GetNamespacedCustomObjectAsync(
+            "serving.kserve.io", "v1beta1", K3sCluster.CallerNamespace, "inferenceservices", name, cancellationToken: Cancellation));
+        Assert.Equal(ticket.RestartedAt, live.GetProperty("spec").GetProperty("predictor").GetProperty("annotations").GetProperty(ContractAnnotations.RestartedAt).GetString());
+        Assert.Equal(Phases.Restarting, live.GetProperty("metadata").GetProperty("annotations").GetProperty(ContractAnnotations.Phase).GetString());
+        Assert.Equal(before.Generation + 1, live.GetProperty("metadata").GetProperty("generation").GetInt64());
+
+        // Events are a courtesy (failures are only logged), so look for them: events create must be granted.
+        var events = await cluster.Admin.EventsV1.ListNamespacedEventAsync(K3sCluster.CallerNamespace, cancellationToken: Cancellation);
+        Assert.Contains(events.Items, item => item.Regarding?.Name == name && item.ReportingController == KubernetesEventRecorder.ReportingController);
+    }
+
+    private async Task<ServiceProvider> HookServiceProviderAsync()
+    {
+        var hookToken = await cluster.TokenAsync(K3sCluster.HookNamespace, "argohooks", null, Cancellation);
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["ArgoHooks:Kubernetes:Host"] = cluster.AdminConfiguration.Host,
+            ["ArgoHooks:Kubernetes:Token"] = hookToken,
+            // k3s serves a self-signed certificate; the token, not TLS, is what these tests are about.
+            ["ArgoHooks:Kubernetes:SkipTlsVerify"] = "true",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddKubernetesAdapters(configuration);
+        services.AddCallerAuthorization(configuration);
+        return services.BuildServiceProvider();
     }
 
     private async Task<bool> CallerMayPatchAsync(IKubernetes hook, string @namespace, string verb)
