@@ -162,6 +162,12 @@ public class WatchTests
         Assert.Equal("p2", await Names("app=x,env=dev"));
         var all = await client.CoreV1.ListPodForAllNamespacesAsync(labelSelector: "app=x", cancellationToken: Ct);
         Assert.Equal(3, all.Items.Count);
+        var firstPage = await client.CoreV1.ListNamespacedPodAsync("default", limit: 2, cancellationToken: Ct);
+        Assert.Equal(["p1", "p2"], firstPage.Items.Select(p => p.Metadata.Name));
+        Assert.Equal(1, firstPage.Metadata.RemainingItemCount);
+        var secondPage = await client.CoreV1.ListNamespacedPodAsync("default", limit: 2, continueParameter: firstPage.Metadata.ContinueProperty, cancellationToken: Ct);
+        Assert.Equal(["p3"], secondPage.Items.Select(p => p.Metadata.Name));
+        Assert.Null(secondPage.Metadata.ContinueProperty);
         var bad = await ExpectHttpErrorAsync(() => client.CoreV1.ListNamespacedPodAsync("default", labelSelector: "env in prod", cancellationToken: Ct), HttpStatusCode.BadRequest);
         Assert.Equal("BadRequest", StatusBody(bad).Str("reason"));
     }

@@ -246,17 +246,25 @@ internal sealed class ApiServer : IAsyncDisposable
                 var fields = FieldSelector.Parse(type == ResourceTypes.Events ? EventConversion.CoreFieldSelector(query["fieldSelector"]) : query["fieldSelector"].ToString());
                 var (stored, rv) = _store.List(view, route.Namespace, labels, fields);
                 var items = stored.Select(toClient).ToList();
-                if (Tables.Wanted(ctx.Request.Headers.Accept) && Tables.Build(type, items, rv, _options.TimeProvider.GetUtcNow()) is { } table)
+                var (page, continueToken, remaining) = Paginate(items, query["limit"], query["continue"]);
+                if (Tables.Wanted(ctx.Request.Headers.Accept) && Tables.Build(type, page, rv, _options.TimeProvider.GetUtcNow()) is { } table)
                 {
+                    if (continueToken is not null) Json.Metadata(table)["continue"] = continueToken;
                     await WriteJsonAsync(ctx, 200, table);
                     return;
+                }
+                var listMeta = new JsonObject { ["resourceVersion"] = rv.ToString() };
+                if (continueToken is not null)
+                {
+                    listMeta["continue"] = continueToken;
+                    listMeta["remainingItemCount"] = remaining;
                 }
                 var list = new JsonObject
                 {
                     ["kind"] = type.ListKind,
                     ["apiVersion"] = type.ApiVersion,
-                    ["metadata"] = new JsonObject { ["resourceVersion"] = rv.ToString() },
-                    ["items"] = new JsonArray(items.Select(i => (JsonNode)i).ToArray()),
+                    ["metadata"] = listMeta,
+                    ["items"] = new JsonArray(page.Select(i => (JsonNode)i).ToArray()),
                 };
                 await WriteJsonAsync(ctx, 200, list);
                 return;
@@ -324,6 +332,37 @@ internal sealed class ApiServer : IAsyncDisposable
                 throw ApiException.MethodNotAllowed("the server does not allow this method on the requested resource");
         }
     }
+
+    /// <summary>
+    /// <c>limit</c>/<c>continue</c> paging over the (namespace/name ordered) result. The token names the last key
+    /// returned; unlike etcd the later pages are read from the current state, not from a snapshot.
+    /// </summary>
+    private static (List<JsonObject> Page, string? Continue, long Remaining) Paginate(List<JsonObject> items, string? limitText, string? continueText)
+    {
+        var start = 0;
+        if (!string.IsNullOrEmpty(continueText))
+        {
+            string after;
+            try
+            {
+                after = Encoding.UTF8.GetString(Convert.FromBase64String(continueText));
+            }
+            catch (FormatException)
+            {
+                throw ApiException.BadRequest("continue key is not valid: illegal base64 data");
+            }
+            start = items.FindIndex(i => string.CompareOrdinal(ItemKey(i), after) > 0);
+            if (start < 0) start = items.Count;
+        }
+        if (!long.TryParse(limitText, out var limit) || limit <= 0 || start + limit >= items.Count)
+            return (items.Skip(start).ToList(), null, 0);
+        var page = items.Skip(start).Take((int)limit).ToList();
+        var token = Convert.ToBase64String(Encoding.UTF8.GetBytes(ItemKey(page[^1])));
+        return (page, token, items.Count - start - page.Count);
+    }
+
+    private static string ItemKey(JsonObject item) =>
+        $"{Json.Str(item, "metadata", "namespace")}/{Json.Str(item, "metadata", "name")}";
 
     private static string DefaultManager(HttpContext ctx)
     {
