@@ -185,6 +185,7 @@ public sealed class EmulatedCluster : IAsyncDisposable
         catch (ApiException e) when (e.Code == 409)
         {
             // Created concurrently: that is what we wanted.
+            return;
         }
     }
 

@@ -92,7 +92,8 @@ internal sealed class ApiServer : IAsyncDisposable
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested || _stopping.IsCancellationRequested)
         {
-            // The client went away or the emulator is stopping: nothing left to answer.
+            // The client went away or the emulator is stopping: drop the connection rather than answer.
+            ctx.Abort();
         }
     }
 

@@ -74,6 +74,9 @@ public sealed class ClusterControllers : IAsyncDisposable
     /// <summary>KServe's <c>serviceAnnotationDisallowedList</c> (inferenceservice-config): keys never copied to pods.</summary>
     public IReadOnlyList<string> ServiceAnnotationDisallowedList { get; set; }
 
+    /// <summary>InferenceService reconciles that met a concurrent change and were retried on the next pass.</summary>
+    public long KServeRequeues => _kserve.Requeues;
+
     /// <summary>Number of completed reconcile passes (lets tests wait for "at least one more pass").</summary>
     public long Passes => Interlocked.Read(ref _passes);
 
@@ -160,11 +163,8 @@ public sealed class ClusterControllers : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
-        if (_loop is not null)
-        {
-            try { await _loop; }
-            catch (OperationCanceledException) { /* stopping */ }
-        }
+        // The loop returns on cancellation rather than throwing.
+        if (_loop is not null) await _loop;
         await _kubelet.DisposeAsync();
         _stop.Dispose();
         _signal.Dispose();

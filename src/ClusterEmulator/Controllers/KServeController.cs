@@ -25,6 +25,10 @@ internal sealed class KServeController
     private readonly ObjectStore _store;
     private readonly TimeProvider _time;
     private AnnotationPropagation _propagation = new(false, new HashSet<string>());
+    private long _requeues;
+
+    /// <summary>InferenceServices whose reconcile hit a concurrent change and waits for the next pass.</summary>
+    public long Requeues => Interlocked.Read(ref _requeues);
 
     public KServeController(ObjectStore store, TimeProvider time)
     {
@@ -48,6 +52,7 @@ internal sealed class KServeController
             catch (Api.ApiException e) when (e.Code is 404 or 409)
             {
                 // The InferenceService or a child changed under us: the next pass sees the new state, like a requeue.
+                Interlocked.Increment(ref _requeues);
             }
         }
     }

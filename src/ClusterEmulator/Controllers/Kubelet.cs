@@ -86,27 +86,20 @@ internal sealed class Kubelet : IAsyncDisposable
             var name = Json.Str(pod, "metadata", "name")!;
             await ForgetAsync(ns, name);
             var due = _store.PodRemovalDue(ns, name) ?? Json.ParseTime(Json.Str(pod, "metadata", "deletionTimestamp")) ?? now;
-            try
+            if (now >= due)
             {
-                if (now >= due)
-                {
-                    _store.Delete(ResourceTypes.Pods, ns, name, podGracePeriod: TimeSpan.Zero);
-                    continue;
-                }
-                next = Earliest(next, due);
-                var status = TerminatingStatus(pod, now);
-                if (!JsonNode.DeepEquals(status, pod["status"]))
-                {
-                    _store.Modify(ResourceTypes.Pods, ns, name, p =>
-                    {
-                        p["status"] = status.DeepClone();
-                        return p;
-                    }, new WriteOptions("kubelet", Subresource: "status"));
-                }
+                _store.TryDelete(ResourceTypes.Pods, ns, name, podGracePeriod: TimeSpan.Zero);
+                continue;
             }
-            catch (Api.ApiException e) when (e.Code == 404)
+            next = Earliest(next, due);
+            var status = TerminatingStatus(pod, now);
+            if (!JsonNode.DeepEquals(status, pod["status"]))
             {
-                // Force-deleted meanwhile: nothing left to finish.
+                _store.TryModify(ResourceTypes.Pods, ns, name, p =>
+                {
+                    p["status"] = status.DeepClone();
+                    return p;
+                }, new WriteOptions("kubelet", Subresource: "status"));
             }
         }
 
@@ -128,18 +121,12 @@ internal sealed class Kubelet : IAsyncDisposable
             var status = BuildStatus(pod, server, now);
             if (!JsonNode.DeepEquals(status, pod["status"]))
             {
-                try
+                var written = _store.TryModify(ResourceTypes.Pods, server.Namespace, server.PodName, p =>
                 {
-                    _store.Modify(ResourceTypes.Pods, server.Namespace, server.PodName, p =>
-                    {
-                        p["status"] = status.DeepClone();
-                        return p;
-                    }, new WriteOptions("kubelet", Subresource: "status"));
-                }
-                catch (Api.ApiException e) when (e.Code == 404)
-                {
-                    await ForgetAsync(server.Namespace, server.PodName);
-                }
+                    p["status"] = status.DeepClone();
+                    return p;
+                }, new WriteOptions("kubelet", Subresource: "status"));
+                if (written is null) await ForgetAsync(server.Namespace, server.PodName);
             }
         }
         return next;

@@ -345,8 +345,7 @@ internal sealed class WorkloadControllers
             foreach (var victim in victims)
             {
                 var podName = Json.Str(victim, "metadata", "name")!;
-                try { _store.Delete(ResourceTypes.Pods, ns, podName); } // graceful: the kubelet finishes it
-                catch (Api.ApiException e) when (e.Code == 404) { /* already gone: nothing to delete */ }
+                _store.TryDelete(ResourceTypes.Pods, ns, podName); // graceful: the kubelet finishes it
                 pods.Remove(victim);
             }
         }
@@ -367,18 +366,12 @@ internal sealed class WorkloadControllers
         }
         if (!JsonNode.DeepEquals(status, rs["status"]))
         {
-            try
+            // Null when garbage collection removed it meanwhile: then there is nothing to report.
+            _store.TryModify(ResourceTypes.ReplicaSets, ns, name, r =>
             {
-                _store.Modify(ResourceTypes.ReplicaSets, ns, name, r =>
-                {
-                    r["status"] = status.DeepClone();
-                    return r;
-                }, new WriteOptions(Manager, Subresource: "status"));
-            }
-            catch (Api.ApiException e) when (e.Code == 404)
-            {
-                // Deleted meanwhile (garbage collection of its Deployment): nothing to report.
-            }
+                r["status"] = status.DeepClone();
+                return r;
+            }, new WriteOptions(Manager, Subresource: "status"));
         }
     }
 

@@ -262,6 +262,27 @@ public sealed class ObjectStore
         }
     }
 
+    /// <summary>Like <see cref="Modify"/>, but null when the object does not exist (for controllers racing with deletions).</summary>
+    public JsonObject? TryModify(ResourceType type, string ns, string name, Func<JsonObject, JsonObject> mutate, WriteOptions? options = null)
+    {
+        lock (_gate)
+        {
+            if (!_objects[type].ContainsKey(Key(type.Namespaced ? ns : "", name))) return null;
+            return Modify(type, ns, name, mutate, options);
+        }
+    }
+
+    /// <summary>Like <see cref="Delete"/>, but false when the object does not exist.</summary>
+    public bool TryDelete(ResourceType type, string ns, string name, TimeSpan? podGracePeriod = null)
+    {
+        lock (_gate)
+        {
+            if (!_objects[type].ContainsKey(Key(type.Namespaced ? ns : "", name))) return false;
+            Delete(type, ns, name, podGracePeriod: podGracePeriod);
+            return true;
+        }
+    }
+
     /// <summary>Grace period of pod deletions that do not say otherwise (EmulatorOptions.PodTerminationGracePeriod).</summary>
     public TimeSpan DefaultPodGracePeriod { get; set; } = TimeSpan.Zero;
 
