@@ -140,4 +140,30 @@ public class ApiSemanticsTests
         await EventuallyAsync(() => Task.FromResult(cluster.ModelServers.Count), n => n == 0, "servers stopped");
         await ExpectHttpErrorAsync(() => client.CoreV1.ReadNamespaceAsync("team-x", cancellationToken: Ct), HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task Of_concurrent_patches_carrying_the_same_resource_version_exactly_one_wins()
+    {
+        await using var cluster = await StartAsync(o => o.PredictorStartupDelay = TimeSpan.FromHours(1));
+        cluster.Controllers.Paused = true;
+        using var client = Client(cluster);
+        var created = AsJson(await client.CustomObjects.CreateNamespacedCustomObjectAsync(InferenceService("iris"), Group, V1beta1, "ml", Plural, cancellationToken: Ct));
+        var rv = created.Str("metadata", "resourceVersion");
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 10).Select(async i =>
+        {
+            var patch = new V1Patch($"{{\"metadata\":{{\"resourceVersion\":\"{rv}\"}},\"spec\":{{\"predictor\":{{\"annotations\":{{\"argohooks.io/restarted-at\":\"{i}\"}}}}}}}}", V1Patch.PatchType.MergePatch);
+            try
+            {
+                await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, Group, V1beta1, "ml", Plural, "iris", cancellationToken: Ct);
+                return HttpStatusCode.OK;
+            }
+            catch (k8s.Autorest.HttpOperationException e)
+            {
+                return e.Response.StatusCode;
+            }
+        }));
+        Assert.Single(outcomes, o => o == HttpStatusCode.OK);
+        Assert.Equal(9, outcomes.Count(o => o == HttpStatusCode.Conflict));
+        Assert.Equal(2, cluster.Get("serving.kserve.io/v1beta1", "InferenceService", "ml", "iris")!["metadata"]!["generation"]!.GetValue<long>());
+    }
 }
