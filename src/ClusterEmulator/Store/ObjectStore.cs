@@ -40,17 +40,13 @@ public sealed class WatchSubscription : IDisposable
     internal bool Matches(string ns, JsonObject? obj) =>
         obj is not null && (Namespace is null || Namespace == ns) && Labels.Matches(obj) && Fields.Matches(obj);
 
-    internal void Cut()
-    {
-        try { _cut.Cancel(); }
-        catch (ObjectDisposedException) { /* already closed by its reader: nothing left to cut */ }
-    }
+    internal void Cut() => _cut.Cancel();
 
     public void Dispose()
     {
+        // _cut is deliberately not disposed: it has no timer, and CutWatches may still cancel it after this.
         _store.Unsubscribe(this);
         Channel.Writer.TryComplete();
-        _cut.Dispose();
     }
 }
 
