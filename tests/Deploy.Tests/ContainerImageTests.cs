@@ -74,7 +74,9 @@ public sealed partial class ContainerImageTests
         Assert.DoesNotContain("lua/", ignored);
     }
 
+    /// <summary>Slow-ish (a Release publish: ~20 s warm, up to ~2 min cold on a busy 2-core machine); filter with Category=Slow.</summary>
     [Fact]
+    [Trait("Category", "Slow")]
     public async Task The_dockerfile_publish_command_produces_a_working_argohooks_executable()
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : ProcessRunner.FindOnPath("dotnet");

@@ -171,6 +171,7 @@ public sealed class K3sCluster : IAsyncLifetime
     }
 }
 
+[Trait("Category", "RealCluster")]
 public sealed class RealClusterTests(K3sCluster cluster) : IClassFixture<K3sCluster>
 {
     private const string CallerUser = "system:serviceaccount:" + K3sCluster.CallerNamespace + ":argohooks-caller";
