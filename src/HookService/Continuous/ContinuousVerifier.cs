@@ -530,6 +530,14 @@ public sealed class ContinuousVerifier(
             return;
         }
 
+        if (artifact.Artifact is null && phase is null)
+        {
+            // Never verified and no model yet: the model is probably written later (a later sync wave). Writing Failed
+            // would fail the sync; the gate's rules already describe this state. The file's arrival triggers a restart.
+            logger.LogDebug("{Name} has no model file yet and was never verified: waiting for the file", isvc.Name);
+            return;
+        }
+
         var code = result.StatusCode.Value.ToString(CultureInfo.InvariantCulture);
         var cause = artifact.Artifact is not null
             ? $"although {what} is in {isvc.StorageUri}; check the predictor's logs and the model file"
