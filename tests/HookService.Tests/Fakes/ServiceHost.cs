@@ -28,7 +28,16 @@ public sealed class ServiceHost : IAsyncDisposable
         var args = new List<string> { $"--urls=http://127.0.0.1:{port}" };
         args.AddRange(settings.Select(setting => $"--{setting.Key}={setting.Value}"));
         var app = HookServiceApp.Build([.. args], overrides);
-        await app.StartAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            await app.StartAsync(TestContext.Current.CancellationToken);
+        }
+        catch (Exception)
+        {
+            await app.DisposeAsync(); // a start that failed (e.g. invalid options) must not leave the host behind
+            throw;
+        }
+
         return new ServiceHost(app, new Uri(app.Urls.First() + "/"));
     }
 
