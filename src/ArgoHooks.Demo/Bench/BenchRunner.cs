@@ -114,6 +114,7 @@ public static class BenchRunner
             $"{report.ArgoHooks.Min(run => run.Done)}/{size}", $"{report.Baseline.Min(run => run.Done)}/{size}");
         Row("restarts per InferenceService (new pods seen in the cluster)", RestartRange(report.ArgoHooks), RestartRange(report.Baseline));
         Row("baseline: reported done while the model probe still failed", "", $"{report.BaselineDoneWhileProbeFailed}/{size}");
+        Row("done while a pod serves a partial copy of the model file", $"{report.ArgoHooks.Max(run => run.DoneWithPartialModel)}/{size}", $"{report.Baseline.Max(run => run.DoneWithPartialModel)}/{size}");
         return string.Join('\n', lines) + "\n";
     }
 

@@ -21,7 +21,8 @@ public sealed record ContenderRun(
     IReadOnlyDictionary<string, int> Restarts,
     int Done,
     int ExitCode,
-    int? DoneWhileProbeFailed)
+    int? DoneWhileProbeFailed,
+    int DoneWithPartialModel)
 {
     public TimeSpan LastStable => StableAt.Values.Max();
 
@@ -103,7 +104,8 @@ public static class Contenders
         var verified = fleet.Names.ToDictionary(name => name, name => witness.Phase(name) == "Verified" ? witness.FirstSeen(name, "Verified") : null, StringComparer.Ordinal);
         return new ContenderRun("ArgoHooks", size, stable, detected, verified, requests, waiting, window,
             fleet.Names.ToDictionary(name => name, name => witness.PodsCreated(name) - 1, StringComparer.Ordinal),
-            verified.Values.Count(at => at is not null), exit, null);
+            verified.Values.Count(at => at is not null), exit, null,
+            fleet.Names.Count(name => verified[name] is not null && !ModelProbe.LoadedFinal(cluster, fleet.Namespace, name, round)));
     }
 
     public static async Task<ContenderRun> BaselineAsync(BenchOptions options, int size, int round, CancellationToken cancellationToken)
@@ -122,6 +124,7 @@ public static class Contenders
         await using var witness = new ClusterWitness(cluster, fleet.Namespace, time, epoch, options.WitnessInterval);
         var before = cluster.Requests.Snapshot();
         var probeFailed = 0;
+        var partial = 0;
         var baseline = new SeedBaseline(client, fleet.Namespace, cluster.Storage.ClaimDirectory(fleet.Claim),
             new SeedBaselineOptions { PollInterval = options.BaselinePollInterval }, time, epoch);
         var running = baseline.RunAsync(fleet.Names, async (name, token) =>
@@ -129,6 +132,11 @@ public static class Contenders
             if (!await ModelProbe.AllServeAsync(cluster, http, fleet.Namespace, name, token))
             {
                 Interlocked.Increment(ref probeFailed);
+            }
+
+            if (!ModelProbe.LoadedFinal(cluster, fleet.Namespace, name, round))
+            {
+                Interlocked.Increment(ref partial);
             }
         }, ct);
 
@@ -143,7 +151,7 @@ public static class Contenders
             results.ToDictionary(result => result.Name, result => result.Error is null ? (TimeSpan?)result.DoneAt : null, StringComparer.Ordinal),
             requests, waiting, window,
             fleet.Names.ToDictionary(name => name, name => witness.PodsCreated(name) - 1, StringComparer.Ordinal),
-            results.Count(result => result.Error is null), results.Any(result => result.Error is not null) ? 1 : 0, probeFailed);
+            results.Count(result => result.Error is null), results.Any(result => result.Error is not null) ? 1 : 0, probeFailed, partial);
     }
 
     private static async Task<(IReadOnlyDictionary<RequestKey, long> Requests, TimeSpan Window)> QuietWindowAsync(
@@ -188,19 +196,33 @@ public static class ModelProbe
         return codes.Count > 0 && codes.All(code => code == 200);
     }
 
+    /// <summary>Whether every live, running predictor pod loaded the complete model file of this round (not a partial copy).</summary>
+    public static bool LoadedFinal(EmulatedCluster cluster, string @namespace, string name, int round)
+    {
+        var final = Fleet.Digest(Fleet.ModelBytes(name, round));
+        var loaded = LiveServers(cluster, @namespace, name).Select(server => server.LoadedModelDigest).ToList();
+        return loaded.Count > 0 && loaded.All(digest => digest == final);
+    }
+
+    private static IEnumerable<SimulatedModelServer> LiveServers(EmulatedCluster cluster, string @namespace, string name)
+    {
+        foreach (var pod in cluster.List("v1", "Pod", @namespace))
+        {
+            if (pod["metadata"]?["labels"]?[ClusterWitness.InferenceServiceLabel]?.GetValue<string>() == name
+                && pod["metadata"]?["deletionTimestamp"] is null
+                && cluster.Controllers.FindModelServer(@namespace, pod["metadata"]!["name"]!.GetValue<string>()) is { State: ModelServerState.Running } server)
+            {
+                yield return server;
+            }
+        }
+    }
+
     /// <summary>The status code of each live pod's answer to GET /v1/models/NAME (0 when it did not answer).</summary>
     public static async Task<IReadOnlyList<int>> CodesAsync(EmulatedCluster cluster, HttpClient http, string @namespace, string name, CancellationToken cancellationToken)
     {
         var codes = new List<int>();
-        foreach (var pod in cluster.List("v1", "Pod", @namespace))
+        foreach (var server in LiveServers(cluster, @namespace, name).ToList())
         {
-            if (pod["metadata"]?["labels"]?[ClusterWitness.InferenceServiceLabel]?.GetValue<string>() != name
-                || pod["metadata"]?["deletionTimestamp"] is not null
-                || cluster.Controllers.FindModelServer(@namespace, pod["metadata"]!["name"]!.GetValue<string>()) is not { State: ModelServerState.Running } server)
-            {
-                continue;
-            }
-
             try
             {
                 using var response = await http.GetAsync(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{server.Port}/v1/models/{name}"), cancellationToken);

@@ -7,7 +7,9 @@ using ArgoHooks.Demo.Scenario;
 
 namespace ArgoHooks.Demo.Bench;
 
-public sealed record FootprintReport(double StartToReadySeconds, double IdleRssMegabytes, double PeakRssDuringRunMegabytes, double RssAfterRunMegabytes, ContenderRun Run);
+public sealed record FootprintReport(
+    double StartToReadySeconds, double IdleRssMegabytes, double PeakRssDuringRunMegabytes, double RssAfterRunMegabytes, ContenderRun Run,
+    double? WorkstationGcStartToReadySeconds = null, double? WorkstationGcIdleRssMegabytes = null);
 
 /// <summary>
 /// The published service as a child process (the real executable, not the in-process host) against an emulator
@@ -32,18 +34,7 @@ public static class Footprint
             ["ArgoHooks:Artifacts:ClaimsRoot"] = cluster.Storage.Root,
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        var start = new ProcessStartInfo(Path.Combine(published, "argohooks"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--urls=http://127.0.0.1:{port}"));
-        foreach (var (key, value) in settings)
-        {
-            start.ArgumentList.Add($"--{key}={value}");
-        }
-
+        var start = StartInfo(published, port, settings);
         var service = new Uri(string.Create(CultureInfo.InvariantCulture, $"http://127.0.0.1:{port}/"));
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(2) };
         var started = time.GetTimestamp();
@@ -77,7 +68,8 @@ public static class Footprint
             await sampling.CancelAsync();
             await sampler;
             var after = RssMegabytes(process.Id);
-            var report = new FootprintReport(ready, idle, peak, after, run);
+            var (workstationReady, workstationIdle) = await IdleAsync(StartInfo(published, FreePort(), settings, workstationGc: true), http, cancellationToken);
+            var report = new FootprintReport(ready, idle, peak, after, run, workstationReady, workstationIdle);
             await output.WriteLineAsync(Table(report, published));
             return report;
         }
@@ -97,12 +89,64 @@ public static class Footprint
         }
     }
 
+    private static ProcessStartInfo StartInfo(string published, int port, IReadOnlyDictionary<string, string> settings, bool workstationGc = false)
+    {
+        var start = new ProcessStartInfo(Path.Combine(published, "argohooks"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(string.Create(CultureInfo.InvariantCulture, $"--urls=http://127.0.0.1:{port}"));
+        foreach (var (key, value) in settings)
+        {
+            start.ArgumentList.Add($"--{key}={value}");
+        }
+
+        if (workstationGc)
+        {
+            start.Environment["DOTNET_gcServer"] = "0";
+        }
+
+        return start;
+    }
+
+    /// <summary>Starts a second child only to measure start-up and idle RSS with other runtime settings.</summary>
+    private static async Task<(double ReadySeconds, double IdleMegabytes)> IdleAsync(ProcessStartInfo start, HttpClient http, CancellationToken cancellationToken)
+    {
+        var time = TimeProvider.System;
+        var service = new Uri(start.ArgumentList[0]["--urls=".Length..] + "/");
+        var started = time.GetTimestamp();
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}");
+        var logs = Task.WhenAll(process.StandardOutput.ReadToEndAsync(cancellationToken), process.StandardError.ReadToEndAsync(cancellationToken));
+        try
+        {
+            await WaitReadyAsync(http, service, process, cancellationToken);
+            var ready = time.GetElapsedTime(started).TotalSeconds;
+            await Task.Delay(TimeSpan.FromSeconds(3), time, cancellationToken);
+            return (ready, RssMegabytes(process.Id));
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
+
+            await process.WaitForExitAsync(CancellationToken.None);
+            await logs;
+        }
+    }
+
     public static string Table(FootprintReport report, string published) => string.Join('\n',
         $"Footprint of the published service ({published}/argohooks as a child process; the emulator runs in this process)",
         string.Create(CultureInfo.InvariantCulture, $"  process start → /readyz 200            {report.StartToReadySeconds:0.00} s      {Stats.Mark(report.StartToReadySeconds <= ReadyTargetSeconds)} target ≤{ReadyTargetSeconds:0} s"),
         string.Create(CultureInfo.InvariantCulture, $"  idle RSS (VmRSS, 3 s after ready)       {report.IdleRssMegabytes:0.0} MB   {Stats.Mark(report.IdleRssMegabytes <= IdleTargetMegabytes)} target ≤{IdleTargetMegabytes:0} MB"),
         string.Create(CultureInfo.InvariantCulture, $"  peak RSS during the {report.Run.Size}-model run      {report.PeakRssDuringRunMegabytes:0.0} MB"),
         string.Create(CultureInfo.InvariantCulture, $"  RSS after the run                       {report.RssAfterRunMegabytes:0.0} MB"),
+        report.WorkstationGcIdleRssMegabytes is { } workstation
+            ? string.Create(CultureInfo.InvariantCulture, $"  same binary with DOTNET_gcServer=0: start → /readyz {report.WorkstationGcStartToReadySeconds:0.00} s, idle RSS {workstation:0.0} MB   {Stats.Mark(workstation <= IdleTargetMegabytes)}")
+            : "",
         string.Create(CultureInfo.InvariantCulture, $"  that run: {report.Run.Done}/{report.Run.Size} verified, last stable → all verified {(report.Run.LastStableToAllDone is { } span ? Stats.Seconds(span.TotalSeconds) : "never")}, {Stats.Number(report.Run.RequestsPerInferenceService)} API requests per InferenceService"),
         "");
 

@@ -9,7 +9,11 @@ namespace ArgoHooks.Demo.Reliability;
 public static class ReliabilityScenarios
 {
     public static readonly IReadOnlyList<string> Names =
-        ["api-faults", "service-killed", "duplicate-callers", "growing-artifact", "missing-artifact", "never-ready", "watch-cuts", "load"];
+        ["api-faults", "service-killed", "duplicate-callers", "growing-artifact", "missing-artifact", "never-ready", "watch-cuts", "kserve-annotation-propagation", "load"];
+
+    /// <summary>The annotations the hook service writes on an InferenceService (not argohooks.io/restarted-at: that one must reach the pods).</summary>
+    public static readonly IReadOnlyList<string> HookServiceAnnotations =
+        ["argohooks.io/phase", "argohooks.io/generation", "argohooks.io/message", "argohooks.io/artifact-digest", "argohooks.io/verified-at", "argohooks.io/run"];
 
     public static Task<ScenarioResult> RunAsync(string name, ReliabilityOptions options, CancellationToken cancellationToken) => name switch
     {
@@ -20,6 +24,7 @@ public static class ReliabilityScenarios
         "missing-artifact" => MissingArtifactAsync(options, cancellationToken),
         "never-ready" => NeverReadyAsync(options, cancellationToken),
         "watch-cuts" => WatchCutsAsync(options, cancellationToken),
+        "kserve-annotation-propagation" => AnnotationPropagationAsync(options, cancellationToken),
         "load" => LoadScenario.RunAsync(options, cancellationToken),
         _ => throw new ArgumentException($"unknown scenario \"{name}\"; known: {string.Join(", ", Names)}", nameof(name)),
     };
@@ -237,6 +242,67 @@ public static class ReliabilityScenarios
             [$"{cut} watch streams cut, {compactions} compactions, {watches} watches opened", $"Job exit {exit}", Summary(outcomes)],
             [exit], outcomes,
             new Dictionary<string, double> { ["cut"] = cut, ["watches"] = watches, ["compactions"] = compactions });
+    }
+
+    /// <summary>
+    /// Real KServe copies InferenceService annotations into the predictor pod template. With the hook service's keys in
+    /// serviceAnnotationDisallowedList (the install step) a run must still restart each predictor exactly once; without
+    /// them every phase write rolls the pods — measured and printed, bounded by a short deadline.
+    /// </summary>
+    public static async Task<ScenarioResult> AnnotationPropagationAsync(ReliabilityOptions options, CancellationToken cancellationToken)
+    {
+        using var timeout = Bound(options, cancellationToken);
+        var ct = timeout.Token;
+        IReadOnlyDictionary<string, InferenceServiceOutcome> configured;
+        int configuredExit;
+        await using (var rig = await Rig.StartAsync(options, "kept", options.InferenceServices, ct, emulator =>
+                     {
+                         emulator.KServePropagatesInferenceServiceAnnotations = true;
+                         emulator.ServiceAnnotationDisallowedList = [.. emulator.ServiceAnnotationDisallowedList, .. HookServiceAnnotations];
+                     }))
+        {
+            var call = rig.CallAsync("kept-run", ct);
+            await rig.WriteModelsAsync(ct);
+            configuredExit = await call;
+            configured = await OutcomesAsync(rig, ct);
+        }
+
+        // Without the install step: bounded, because every phase write starts another rollout.
+        var bound = options.PredictorStartupDelay * 10 + options.SettleInterval * 4;
+        IReadOnlyDictionary<string, InferenceServiceOutcome> unconfigured;
+        int unconfiguredExit;
+        await using (var rig = await Rig.StartAsync(options, "rolled", 1, ct, emulator => emulator.KServePropagatesInferenceServiceAnnotations = true))
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            limit.CancelAfter(bound);
+            var call = rig.CallAsync("rolled-run", limit.Token);
+            await rig.WriteModelsAsync(ct);
+            try
+            {
+                unconfiguredExit = await call;
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                unconfiguredExit = -1; // still running at the bound
+            }
+
+            // The last phase writes (Verified) roll the pods once more after the run: let those rollouts show.
+            await Task.Delay(options.PredictorStartupDelay * 3, TimeProvider.System, ct);
+            unconfigured = await OutcomesAsync(rig, ct);
+        }
+
+        var held = configuredExit == 0 && configured.Values.All(outcome => outcome.Phase == "Verified" && outcome.Restarts == 1 && outcome.Serves);
+        var rolled = unconfigured.Values.Single();
+        return new ScenarioResult("kserve-annotation-propagation",
+            "KServe copies InferenceService annotations into the predictor pod template (as the real controller does); the hook service's keys in serviceAnnotationDisallowedList, then (for comparison) not",
+            "with the keys disallowed: every InferenceService Verified, exactly 1 restart each, Job exit 0",
+            held,
+            [
+                $"keys disallowed: Job exit {configuredExit}; {Summary(configured)}",
+                string.Create(CultureInfo.InvariantCulture, $"keys NOT disallowed (1 InferenceService, bounded at {bound.TotalSeconds:0.#} s, counted {(options.PredictorStartupDelay * 3).TotalSeconds:0.#} s after the run): Job {(unconfiguredExit < 0 ? "still running" : $"exit {unconfiguredExit}")}, phase {rolled.Phase ?? "(none)"}, {rolled.Restarts} restarts seen in the cluster"),
+            ],
+            [configuredExit], configured,
+            new Dictionary<string, double> { ["unconfiguredRestarts"] = rolled.Restarts, ["unconfiguredExit"] = unconfiguredExit });
     }
 
     internal static async Task<IReadOnlyDictionary<string, InferenceServiceOutcome>> OutcomesAsync(Rig rig, CancellationToken cancellationToken)

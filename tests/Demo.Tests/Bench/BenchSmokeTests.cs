@@ -46,6 +46,7 @@ public sealed class BenchSmokeTests
         Assert.Contains(ours.Requests.Keys, key => key is { Verb: "patch", Resource: "inferenceservices" });
         Assert.Contains(theirs.Requests.Keys, key => key is { Verb: "patch", Resource: "deployments" });
         Assert.DoesNotContain(theirs.Requests.Keys, key => key.Resource.StartsWith("inferenceservices", StringComparison.Ordinal));
+        Assert.Equal(0, ours.DoneWithPartialModel);
         Assert.Equal(size.Size, ours.DetectionSeconds.Count());
         Assert.All(ours.DetectionSeconds, seconds => Assert.True(seconds >= 0, "ArgoHooks restarted before the artifact was complete"));
         Assert.False(double.IsNaN(size.Ratio));

@@ -112,6 +112,21 @@ public sealed class ReliabilityScenarioTests
     }
 
     [Fact]
+    public async Task With_kserve_copying_annotations_to_pods_the_disallowed_hook_keys_keep_it_to_one_restart()
+    {
+        var result = await ReliabilityScenarios.AnnotationPropagationAsync(Quick, Token);
+
+        Assert.Equal([0], result.ExitCodes);
+        Assert.All(result.InferenceServices.Values, outcome =>
+        {
+            Assert.Equal("Verified", outcome.Phase);
+            Assert.Equal(1, outcome.Restarts);
+        });
+        // Without the install step the phase writes themselves roll the predictor: more than the one restart.
+        Assert.True(result.Figures["unconfiguredRestarts"] > 1, $"only {result.Figures["unconfiguredRestarts"]} restart without the disallowed keys");
+    }
+
+    [Fact]
     public async Task Sustained_runs_on_loopback_answer_without_errors_and_restart_nothing_more()
     {
         var options = new ReliabilityOptions
