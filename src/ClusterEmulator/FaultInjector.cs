@@ -3,7 +3,8 @@ namespace ArgoHooks.ClusterEmulator;
 /// <summary>
 /// One fault to inject into matching API requests. Null filters match everything. When a rule fires it adds
 /// <see cref="Latency"/>, then either resets the connection or answers one of <see cref="StatusCodes"/> (chosen
-/// with the injector's seeded random) with a proper <c>Status</c> body; 429/503 carry <c>Retry-After</c>.
+/// with the injector's seeded random) with a proper <c>Status</c> body; 429/503 carry <c>Retry-After</c>; 409 is only
+/// given to update/patch/delete (elsewhere it becomes 500, since a real server never answers a read or create that way).
 /// A rule with only a latency delays the request and lets it through.
 /// </summary>
 public sealed class FaultRule
@@ -112,6 +113,9 @@ public sealed class FaultInjector
                 rule.Injected++;
                 _injectedTotal++;
                 int? code = rule.StatusCodes.Count == 0 ? null : rule.StatusCodes[_random.Next(rule.StatusCodes.Count)];
+                // A real server answers 409 only to writes that race (update, patch, delete preconditions); a read or a
+                // create never gets a "Conflict", so there the pick becomes the 500 an overloaded etcd would give.
+                if (code == 409 && verb is not ("update" or "patch" or "delete" or "deletecollection")) code = 500;
                 return new FaultDecision(rule.Latency, code, rule.ResetConnection, rule.RetryAfterSeconds);
             }
             return null;

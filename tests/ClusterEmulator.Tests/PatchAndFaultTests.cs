@@ -79,6 +79,13 @@ public class PatchAndFaultTests
         Assert.Null(cluster.Get("serving.kserve.io/v1beta1", "InferenceService", "ml", "iris")!["metadata"]!["labels"]);
         await client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, Group, V1beta1, "ml", Plural, "iris", cancellationToken: Ct);
 
+        // 409 is reserved to racing writes: on a read it becomes 500.
+        cluster.Faults.Add(new FaultRule { Verb = "get", Resource = "inferenceservices", StatusCodes = [409], Count = 1 });
+        await ExpectHttpErrorAsync(() => client.CustomObjects.GetNamespacedCustomObjectAsync(Group, V1beta1, "ml", Plural, "iris", Ct), HttpStatusCode.InternalServerError);
+        cluster.Faults.Add(new FaultRule { Verb = "patch", Resource = "inferenceservices", StatusCodes = [409], Count = 1 });
+        var conflict = await ExpectHttpErrorAsync(() => client.CustomObjects.PatchNamespacedCustomObjectAsync(patch, Group, V1beta1, "ml", Plural, "iris", cancellationToken: Ct), HttpStatusCode.Conflict);
+        Assert.Equal("Conflict", StatusBody(conflict).Str("reason"));
+
         cluster.Faults.Add(new FaultRule { Verb = "get", Resource = "inferenceservices", StatusCodes = [503], Count = 1 });
         var unavailable = await ExpectHttpErrorAsync(() => client.CustomObjects.GetNamespacedCustomObjectAsync(Group, V1beta1, "ml", Plural, "iris", Ct), HttpStatusCode.ServiceUnavailable);
         Assert.True(unavailable.Response.Headers.ContainsKey("Retry-After"));
@@ -87,12 +94,12 @@ public class PatchAndFaultTests
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.CoreV1.ListNamespacedPodAsync("ml", cancellationToken: Ct));
         await client.CoreV1.ListNamespacedPodAsync("ml", cancellationToken: Ct);
 
-        Assert.Equal(2, cluster.Requests.Count("patch", "inferenceservices", "ml"));
-        Assert.Equal(1, cluster.Requests.Count("get", "inferenceservices", "ml"));
+        Assert.Equal(3, cluster.Requests.Count("patch", "inferenceservices", "ml"));
+        Assert.Equal(2, cluster.Requests.Count("get", "inferenceservices", "ml"));
         Assert.Equal(2, cluster.Requests.Count("list", "pods"));
         Assert.Equal(1, cluster.Requests.Count("create", "inferenceservices"));
-        Assert.Equal(3, cluster.Requests.FaultCount());
-        Assert.Equal(3, cluster.Faults.InjectedCount);
+        Assert.Equal(5, cluster.Requests.FaultCount());
+        Assert.Equal(5, cluster.Faults.InjectedCount);
         cluster.Requests.Reset();
         Assert.Equal(0, cluster.Requests.Total);
     }
