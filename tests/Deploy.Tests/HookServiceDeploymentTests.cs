@@ -62,6 +62,7 @@ public sealed class HookServiceDeploymentTests
         var manifests = await Kustomize.RenderAsync("base");
         var service = Assert.Single(manifests, manifest => manifest.Kind == "Service");
         Assert.Equal("argohooks", service.Name);
+        Assert.Equal("ClientIP", service.At("spec").Str("sessionAffinity"));
         var port = Assert.Single(service.At("spec")!.Maps("ports"));
         Assert.Equal(("8080", "http"), (port.Str("port"), port.Str("targetPort")));
         var podLabels = HookService(manifests).At("spec", "template", "metadata", "labels")!;

@@ -40,6 +40,15 @@ public sealed class RbacTests
         { "overlays/cluster-wide", [] },
         { "overlays/strategy-delete-pods", ["ClusterRole/argohooks /pods delete"] },
         { "overlays/strategy-deployment", ["ClusterRole/argohooks apps/deployments patch"] },
+        {
+            "overlays/continuous",
+            [
+                "ClusterRole/argohooks /pods watch",
+                "Role/argohooks-leader-election coordination.k8s.io/leases get",
+                "Role/argohooks-leader-election coordination.k8s.io/leases create",
+                "Role/argohooks-leader-election coordination.k8s.io/leases update",
+            ]
+        },
     };
 
     [Theory]
@@ -56,6 +65,7 @@ public sealed class RbacTests
     [InlineData("overlays/cluster-wide", "inferenceservice")]
     [InlineData("overlays/strategy-delete-pods", "delete-pods")]
     [InlineData("overlays/strategy-deployment", "deployment")]
+    [InlineData("overlays/continuous", "inferenceservice")]
     public async Task The_overlay_sets_the_restart_strategy_it_grants(string folder, string strategy)
     {
         var deployment = HookServiceDeploymentTests.HookService(await Kustomize.RenderAsync(folder));
@@ -131,5 +141,34 @@ public sealed class RbacTests
     {
         var subject = Assert.Single(binding.Root.Maps("subjects"));
         Assert.Equal(("ServiceAccount", "argohooks", @namespace), (subject.Str("kind"), subject.Str("name"), subject.Str("namespace")));
+    }
+
+    [Fact]
+    public async Task The_continuous_overlay_watches_only_the_namespace_it_is_bound_in()
+    {
+        var manifests = await Kustomize.RenderAsync("overlays/continuous");
+        var deployment = HookServiceDeploymentTests.HookService(manifests);
+        Assert.Equal("true", HookServiceDeploymentTests.Env(deployment, "ArgoHooks__Continuous__Enabled"));
+        var watch = HookServiceDeploymentTests.EnvVar(deployment, "ArgoHooks__Continuous__WatchNamespaces__0");
+        Assert.Equal("metadata.namespace", watch!.At("valueFrom", "fieldRef").Str("fieldPath"));
+        Assert.DoesNotContain(manifests, manifest => manifest is { Kind: "ClusterRoleBinding", Name: "argohooks" });
+
+        var binding = Assert.Single(manifests, manifest => manifest is { Kind: "RoleBinding", Name: "argohooks-leader-election" });
+        Assert.Equal(("Role", "argohooks-leader-election"), (binding.At("roleRef").Str("kind"), binding.At("roleRef").Str("name")));
+        AssertSubjectIsHookService(binding, "argohooks");
+        Assert.Equal("argohooks", binding.Namespace);
+    }
+
+    public static TheoryData<string> NamespacedInstalls() =>
+        [.. Kustomize.AllKustomizations().Where(folder => !folder.StartsWith("job", StringComparison.Ordinal) && folder != "grant")];
+
+    [Theory]
+    [MemberData(nameof(NamespacedInstalls))]
+    public async Task Every_namespaced_object_of_an_install_has_its_namespace(string folder)
+    {
+        string[] clusterScoped = ["Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition"];
+        Assert.All(
+            (await Kustomize.RenderAsync(folder)).Where(manifest => !clusterScoped.Contains(manifest.Kind)),
+            manifest => Assert.False(string.IsNullOrEmpty(manifest.Namespace), $"{manifest} in deploy/{folder} has no namespace"));
     }
 }
