@@ -20,7 +20,7 @@ COPY ArgoHooks.sln Directory.Build.props Directory.Packages.props ./
 COPY src/HookService/HookService.csproj src/HookService/
 COPY src/ArgoHooks.Health/ArgoHooks.Health.csproj src/ArgoHooks.Health/
 COPY src/ArgoHooks.SyncLayout/ArgoHooks.SyncLayout.csproj src/ArgoHooks.SyncLayout/
-RUN dotnet restore src/HookService/HookService.csproj -r linux-x64 -p:PublishReadyToRun=true
+RUN dotnet restore src/HookService/HookService.csproj -r linux-x64 -p:SelfContained=true -p:PublishReadyToRun=true
 
 # The health script is embedded into ArgoHooks.Health from lua/.
 COPY lua/ lua/
