@@ -32,6 +32,7 @@ public static class BenchRunner
     public static async Task<BenchReport> RunAsync(BenchOptions options, TextWriter output, CancellationToken cancellationToken)
     {
         options.Validate();
+        HostFileWatchers.Disable();
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"bench: sizes {string.Join(", ", options.Sizes)}; predictor start-up {Stats.Seconds(options.PredictorStartupDelay.TotalSeconds)}; artifacts every {options.Stagger.TotalMilliseconds:0} ms, each written over {options.WriteDuration.TotalMilliseconds:0} ms in {options.WriteChunks} writes; baseline polls every {Stats.Seconds(options.BaselinePollInterval.TotalSeconds)}"));
         await output.WriteLineAsync(

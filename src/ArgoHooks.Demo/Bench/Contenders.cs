@@ -40,11 +40,15 @@ public sealed record ContenderRun(
 /// <summary>One repetition of each contender on its own emulator with identical inputs.</summary>
 public static class Contenders
 {
-    public static EmulatorOptions Emulator(TimeSpan startupDelay) => new()
+    public static EmulatorOptions Emulator(TimeSpan startupDelay)
     {
-        PredictorStartupDelay = startupDelay,
-        Namespaces = [BenchOptions.Namespace],
-    };
+        HostFileWatchers.Disable();
+        return new()
+        {
+            PredictorStartupDelay = startupDelay,
+            Namespaces = [BenchOptions.Namespace],
+        };
+    }
 
     public static Dictionary<string, string> ServiceSettings(BenchOptions options)
     {

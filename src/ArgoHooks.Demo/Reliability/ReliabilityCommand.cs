@@ -10,6 +10,7 @@ public static class ReliabilityRunner
     public static async Task<IReadOnlyList<ScenarioResult>> RunAsync(ReliabilityOptions options, TextWriter output, CancellationToken cancellationToken)
     {
         options.Validate();
+        HostFileWatchers.Disable();
         var names = options.Only.Count == 0 ? ReliabilityScenarios.Names : options.Only;
         var results = new List<ScenarioResult>();
         foreach (var name in names)
@@ -45,16 +46,19 @@ public static class ReliabilityCommand
         var loadDuration = new Option<double?>("--load-duration") { Description = "Seconds of sustained load (default 300)." };
         var loadRate = new Option<int?>("--load-rate") { Description = "Runs per minute during the load (default 200)." };
         var growDuration = new Option<double?>("--grow-duration") { Description = "Seconds the growing artifact grows (default 20)." };
+        var faultSeed = new Option<int?>("--fault-seed") { Description = "Seed of the injected API faults (which requests fail)." };
+        var inferenceServices = new Option<int?>("--inference-services") { Description = "InferenceServices in the fault, kill, duplicate-caller, watch and propagation scenarios." };
         var command = new Command("reliability", "The fault matrix on the emulator: each scenario prints what was injected, what happened and whether the invariant held. Exit 1 when one did not.")
         {
-            quick, only, loadDuration, loadRate, growDuration,
+            quick, only, loadDuration, loadRate, growDuration, faultSeed, inferenceServices,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var baseline = parse.GetValue(quick) ? ReliabilityOptions.Quick : new ReliabilityOptions();
             var options = new ReliabilityOptions
             {
-                InferenceServices = baseline.InferenceServices,
+                InferenceServices = parse.GetValue(inferenceServices) ?? baseline.InferenceServices,
+                FaultSeed = parse.GetValue(faultSeed),
                 PredictorStartupDelay = baseline.PredictorStartupDelay,
                 SettleInterval = baseline.SettleInterval,
                 PollInterval = baseline.PollInterval,

@@ -19,6 +19,9 @@ public sealed class ReliabilityOptions
     /// <summary>Share of API requests that fail in the fault scenario.</summary>
     public double FaultRate { get; init; } = 0.2;
 
+    /// <summary>Seed of the emulator's fault injector (which requests fail); null = the emulator's default.</summary>
+    public int? FaultSeed { get; init; }
+
     /// <summary>How long the growing artifact keeps growing.</summary>
     public TimeSpan GrowDuration { get; init; } = TimeSpan.FromSeconds(20);
 

@@ -35,6 +35,11 @@ public static class ReliabilityScenarios
         using var timeout = Bound(options, cancellationToken);
         var ct = timeout.Token;
         await using var rig = await Rig.StartAsync(options, "faults", options.InferenceServices, ct);
+        if (options.FaultSeed is { } seed)
+        {
+            rig.Cluster.Faults.Reseed(seed);
+        }
+
         var statusShare = options.FaultRate * 0.8;
         var resetShare = options.FaultRate * 0.2 / (1 - statusShare); // evaluated only when the first rule did not fire
         var statuses = rig.Cluster.Faults.Add(new FaultRule { Rate = statusShare, StatusCodes = [500, 503, 429, 409], RetryAfterSeconds = 1 });
@@ -54,7 +59,7 @@ public static class ReliabilityScenarios
             held,
             [
                 string.Create(CultureInfo.InvariantCulture, $"{injected} of {requests} API requests failed ({(requests == 0 ? 0 : injected * 100.0 / requests):0}%): {rig.Cluster.Faults.InjectedBy(statuses)} status errors, {rig.Cluster.Faults.InjectedBy(resets)} resets"),
-                $"Job exit {exit}",
+                exit == 0 ? "Job exit 0" : $"Job exit {exit}; it said: {rig.JobTail("faults-run", 12)}",
                 Summary(outcomes),
             ],
             [exit], outcomes,
@@ -216,6 +221,7 @@ public static class ReliabilityScenarios
         var ct = timeout.Token;
         await using var rig = await Rig.StartAsync(options, "cuts", options.InferenceServices, ct);
         var watchesBefore = rig.Cluster.Requests.Count("watch");
+        var requestsBefore = rig.Cluster.Requests.Snapshot();
         var call = rig.CallAsync("cuts-run", ct);
         await rig.WriteModelsAsync(ct);
         int cut = 0, compactions = 0;
@@ -233,13 +239,15 @@ public static class ReliabilityScenarios
 
         var exit = await call;
         var watches = rig.Cluster.Requests.Count("watch") - watchesBefore;
+        var byRequest = string.Join(", ", Stats.Difference(requestsBefore, rig.Cluster.Requests.Snapshot())
+            .OrderByDescending(pair => pair.Value).Take(6).Select(pair => $"{pair.Key.Verb} {pair.Key.Resource} {pair.Value}"));
         var outcomes = await OutcomesAsync(rig, ct);
         var held = exit == 0 && outcomes.Values.All(outcome => outcome.Phase == "Verified" && outcome.Restarts == 1 && outcome.Serves);
         return new ScenarioResult("watch-cuts",
             "every open watch cut every 50 ms; the watch history compacted every 300 ms (a resumed watch gets 410 Gone)",
             "recovered: every InferenceService Verified, exactly 1 restart each, Job exit 0",
             held,
-            [$"{cut} watch streams cut, {compactions} compactions, {watches} watches opened", $"Job exit {exit}", Summary(outcomes)],
+            [$"{cut} watch streams cut, {compactions} compactions, {watches} watches opened", $"API requests meanwhile: {byRequest}", $"Job exit {exit}", Summary(outcomes)],
             [exit], outcomes,
             new Dictionary<string, double> { ["cut"] = cut, ["watches"] = watches, ["compactions"] = compactions });
     }

@@ -34,6 +34,7 @@ internal sealed class Rig : IAsyncDisposable
         ReliabilityOptions options, string prefix, int count, CancellationToken cancellationToken,
         Action<EmulatorOptions>? emulator = null, IDictionary<string, string>? settings = null)
     {
+        HostFileWatchers.Disable();
         var emulatorOptions = new EmulatorOptions
         {
             PredictorStartupDelay = options.PredictorStartupDelay,
@@ -70,6 +71,8 @@ internal sealed class Rig : IAsyncDisposable
     /// <summary>The wave-5 Job (`argohooks call`) with this run id, in-process; returns its exit code.</summary>
     public Task<int> CallAsync(string runId, CancellationToken cancellationToken, IReadOnlyList<string>? names = null, int? artifactTimeoutSeconds = null)
     {
+        var output = TextWriter.Synchronized(new StringWriter());
+        JobOutputs[runId] = output;
         var root = new System.CommandLine.RootCommand { HookService.Cli.CallCommand.Create(time) };
         List<string> args =
         [
@@ -82,8 +85,17 @@ internal sealed class Rig : IAsyncDisposable
             args.AddRange(["--artifact-timeout", seconds.ToString(CultureInfo.InvariantCulture)]);
         }
 
-        return HookService.Cli.CommandLine.InvokeAsync(root, [.. args], TextWriter.Null, TextWriter.Null, cancellationToken);
+        return HookService.Cli.CommandLine.InvokeAsync(root, [.. args], output, output, cancellationToken);
     }
+
+    /// <summary>What each Job (by run id) printed, stdout and stderr interleaved.</summary>
+    public System.Collections.Concurrent.ConcurrentDictionary<string, TextWriter> JobOutputs { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The last lines a Job printed (for explaining a failure).</summary>
+    public string JobTail(string runId, int lines = 6) =>
+        JobOutputs.TryGetValue(runId, out var output)
+            ? string.Join(" | ", output.ToString()!.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).TakeLast(lines))
+            : "";
 
     /// <summary>Writes every model file at once; returns the bytes per name.</summary>
     public async Task<IReadOnlyDictionary<string, byte[]>> WriteModelsAsync(CancellationToken cancellationToken, IReadOnlyList<string>? names = null, int round = 1)
