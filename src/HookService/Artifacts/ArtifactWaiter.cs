@@ -51,7 +51,16 @@ public sealed class ArtifactWaiter(IOptionsMonitor<ArtifactOptions> options, Tim
         {
             cancellationToken.ThrowIfCancellationRequested();
             var settings = options.CurrentValue;
-            var found = FindCandidate(location, artifactOverride);
+            Candidate found;
+            try
+            {
+                found = FindCandidate(location, artifactOverride);
+            }
+            catch (UnauthorizedAccessException denied)
+            {
+                return Fail(Unreadable(location.StorageUri, "the folder", denied));
+            }
+
             if (found.Error is not null)
             {
                 return Fail(found.Error);
@@ -74,7 +83,16 @@ public sealed class ArtifactWaiter(IOptionsMonitor<ArtifactOptions> options, Tim
 
                 if (observed is { Size: > 0 } && now - observed.Since >= settings.SettleInterval)
                 {
-                    var digest = await DigestAsync(path, cancellationToken);
+                    string digest;
+                    try
+                    {
+                        digest = await DigestAsync(path, cancellationToken);
+                    }
+                    catch (UnauthorizedAccessException denied)
+                    {
+                        return Fail(Unreadable(location.StorageUri, candidateName, denied));
+                    }
+
                     var after = Observe(path);
                     if (after is not null && observed.SameFile(after))
                     {
@@ -193,6 +211,9 @@ public sealed class ArtifactWaiter(IOptionsMonitor<ArtifactOptions> options, Tim
         var hash = await SHA256.HashDataAsync(stream, cancellationToken);
         return "sha256:" + Convert.ToHexStringLower(hash);
     }
+
+    private static string Unreadable(string storageUri, string what, UnauthorizedAccessException denied) =>
+        $"The hook service may not read {what} in {storageUri} ({denied.Message.TrimEnd('.')}); make the model readable by the hook service's user, e.g. mode 0644 or a shared fsGroup.";
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
