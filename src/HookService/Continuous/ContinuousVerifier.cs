@@ -328,17 +328,19 @@ public sealed class ContinuousVerifier(
 
         folders.Track(key, location, isvc.Annotation(ContractAnnotations.Artifact));
         var artifact = await ObserveAsync(key, location, isvc.Annotation(ContractAnnotations.Artifact), cancellationToken);
-        var verifiedSame = phase == Phases.Verified && IsCurrentGeneration(isvc)
-            && artifact.Artifact is { } stable && isvc.Annotation(ContractAnnotations.ArtifactDigest) == stable.Digest;
-        var alreadyFailedHere = failedAt.TryGetValue(key, out var failedFingerprint) && failedFingerprint == artifact.Fingerprint
-            && (triggers & Trigger.PodChanged) == 0;
-        if (artifact.Artifact is { } newArtifact && !verifiedSame && !alreadyFailedHere)
+        // The file on the PVC is the one the annotations speak about (verified, or judged by the probe since).
+        var sameArtifact = IsCurrentGeneration(isvc) && artifact.Artifact is { } stable
+            && isvc.Annotation(ContractAnnotations.ArtifactDigest) == stable.Digest
+            && (phase == Phases.Verified || WrittenByProbe(isvc));
+        // A failed action on this exact folder content is not retried until the folder changes (no restart storm).
+        var alreadyFailedHere = failedAt.TryGetValue(key, out var failedFingerprint) && failedFingerprint == artifact.Fingerprint;
+        if (artifact.Artifact is { } newArtifact && !sameArtifact && !alreadyFailedHere)
         {
             await HealAsync(isvc, newArtifact, artifact.Fingerprint, "restart", cancellationToken);
             return;
         }
 
-        await ProbeAsync(isvc, artifact, triggers, verifiedSame, cancellationToken);
+        await ProbeAsync(isvc, artifact, triggers, sameArtifact && phase == Phases.Verified, cancellationToken);
     }
 
     private async Task<ArtifactObservation> ObserveAsync(string key, ArtifactLocation location, string? artifactOverride, CancellationToken cancellationToken)
@@ -401,7 +403,7 @@ public sealed class ContinuousVerifier(
         var modelText = $"{artifact.FileName} ({Short(artifact.Digest)})";
         if (settings.DryRun)
         {
-            if (ReportOnce(key, "dry-run:" + artifact.Digest, null))
+            if (ReportOnce(key, "dry-run-restart:" + artifact.Digest, null))
             {
                 var message = $"Dry run: would restart the predictor so that it loads {modelText} from {isvc.StorageUri}, then verify model {isvc.ModelName}.";
                 logger.LogInformation("{Message}", message);
@@ -570,7 +572,7 @@ public sealed class ContinuousVerifier(
         var result = phase is Phases.Verified ? Phases.Verified : phase is Phases.Failed ? Phases.Failed : "Progressing";
         if (Options.DryRun)
         {
-            if (ReportOnce(ClusterView.Key(isvc.Namespace, isvc.Name), "dry-run:" + phase + message, null))
+            if (ReportOnce(ClusterView.Key(isvc.Namespace, isvc.Name), "dry-run-record:" + phase + message, null))
             {
                 logger.LogInformation("Dry run: would record {Phase}: {Message}", phase, message);
                 await events.RecordAsync(isvc, DryRunReason, "RecordPhase", $"Dry run: would record {phase}: {message}", warning: false, cancellationToken);

@@ -184,4 +184,49 @@ public sealed class ContinuousVerificationTests
         await fixture.WaitUntilAsync(() => fixture.Annotation(Model, ContractAnnotations.Message)?.StartsWith("Re-verified after the predictor pod", StringComparison.Ordinal) == true,
             "the replacement pod to be re-verified through the recovered watch");
     }
+
+    [Fact]
+    public async Task When_the_leader_stops_the_follower_takes_over_and_acts()
+    {
+        await using var fixture = await ContinuousCluster.StartAsync(new()
+        {
+            ["ArgoHooks:Continuous:LeaderElection:Enabled"] = "true",
+            ["ArgoHooks:Continuous:LeaderElection:LeaseNamespace"] = ContinuousCluster.Namespace,
+            ["ArgoHooks:Continuous:LeaderElection:LeaseDuration"] = "00:00:01",
+            ["ArgoHooks:Continuous:LeaderElection:RenewDeadline"] = "00:00:00.800",
+            ["ArgoHooks:Continuous:LeaderElection:RetryPeriod"] = "00:00:00.100",
+        }, instances: 2);
+        var leaderships = fixture.Hosts.Select(host => (LeaseLeadership)host.App.Services.GetRequiredService<IContinuousLeadership>()).ToList();
+        await fixture.WaitUntilAsync(() => leaderships.Any(leadership => leadership.IsLeader), "a leader");
+        await FirstVerifiedAsync(fixture);
+
+        var leaderIndex = leaderships.FindIndex(leadership => leadership.IsLeader);
+        await fixture.Hosts[leaderIndex].DisposeAsync();
+        var follower = leaderships[1 - leaderIndex];
+        await fixture.WaitUntilAsync(() => follower.IsLeader, "the follower to take the Lease over");
+
+        var retrained = await fixture.WriteModelAsync(Model, "model v2 after the failover");
+        await fixture.WaitVerifiedAsync(Model, retrained);
+        Assert.Equal(3, fixture.PodsCreated(Model));
+        Assert.NotEmpty(fixture.Hosts[1 - leaderIndex].App.Services.GetRequiredService<RunRegistry>().List(ContinuousCluster.Namespace));
+    }
+
+    [Fact]
+    public async Task A_run_in_progress_is_left_to_that_run_and_there_is_only_one_restart()
+    {
+        await using var fixture = await ContinuousCluster.StartAsync();
+        await fixture.CreatePredictorBeforeModelAsync(Model);
+        var registry = fixture.Hosts[0].App.Services.GetRequiredService<RunRegistry>();
+        var started = registry.Start(new RunRequest(ContinuousCluster.Namespace, [Model], "job-uid-1", null));
+        Assert.Equal(StartOutcome.Created, started.Outcome);
+        await fixture.WaitUntilAsync(() => fixture.Annotation(Model, ContractAnnotations.Phase) == Phases.AwaitingArtifact, "the run to wait for the artifact");
+
+        var digest = await fixture.WriteModelAsync(Model, "model written by the sync's job");
+        await fixture.WaitVerifiedAsync(Model, digest);
+        await fixture.WaitUntilAsync(() => started.Run!.IsFinished, "the run to finish");
+
+        Assert.Equal(RunStates.Succeeded, started.Run!.View().State);
+        Assert.Equal(2, fixture.PodsCreated(Model)); // one restart, by the run
+        Assert.DoesNotContain(registry.List(ContinuousCluster.Namespace), run => run.Id.StartsWith("continuous-", StringComparison.Ordinal) && run.View().InferenceServices.Any(item => item.Restarts > 0));
+    }
 }
