@@ -70,13 +70,16 @@ public class WatchTests
         Assert.Equal("410", line.Str("object", "code"));
         Assert.Equal("Expired", line.Str("object", "reason"));
 
-        // The KubernetesClient surfaces it as a Status-typed error event.
         Exception? error = null;
         var events = new List<WatchEventType>();
         await foreach (var (type, _) in client.CustomObjects.WatchListNamespacedCustomObjectAsync(Group, V1beta1, "ml", Plural, resourceVersion: rv,
                            onError: e => error = e, cancellationToken: Ct))
             events.Add(type);
-        Assert.True(events.Contains(WatchEventType.Error) || error is not null);
+        // The client turns the ERROR event's Status into a KubernetesException passed to onError.
+        Assert.Empty(events);
+        var expired = Assert.IsType<KubernetesException>(error);
+        Assert.Equal(410, expired.Status.Code);
+        Assert.Equal("Expired", expired.Status.Reason);
 
         // A list from a compacted version is fine.
         var list = await client.CustomObjects.ListNamespacedCustomObjectAsync(Group, V1beta1, "ml", Plural, resourceVersion: rv, cancellationToken: Ct);
