@@ -20,13 +20,14 @@ public static class BenchCommand
         var parallel = new Option<int?>("--max-parallel") { Description = "ArgoHooks:Runs:MaxParallelInferenceServices (default: the product's)." };
         var noFootprint = new Option<bool>("--no-footprint") { Description = "Skip publishing and measuring the service process." };
         var footprintModels = new Option<int>("--footprint-models") { Description = "InferenceServices of the run driven against the published process.", DefaultValueFactory = _ => 100 };
+        var footprintLoad = new Option<double>("--footprint-load") { Description = "Seconds of sustained runs (200/min) against the published process after its run (0 = none).", DefaultValueFactory = _ => 120 };
         var publishDirectory = new Option<string?>("--publish-dir") { Description = "Use this already published argohooks instead of publishing now." };
         var noHealthCost = new Option<bool>("--no-health-cost") { Description = "Skip the health script cost." };
         var repository = new Option<string?>("--repository") { Description = "Repository root (default: found above the working directory)." };
         var command = new Command("bench", "ArgoHooks against the seed's approach (poll, rollout restart, rollout status) on the emulator; footprint; health script cost.")
         {
             sizes, quick, repetitions, largeRepetitions, startupDelay, stagger, writeDuration, baselinePoll, settle, poll, parallel,
-            noFootprint, footprintModels, publishDirectory, noHealthCost, repository,
+            noFootprint, footprintModels, footprintLoad, publishDirectory, noHealthCost, repository,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -63,6 +64,7 @@ public static class BenchCommand
                     MaxParallel = parse.GetValue(parallel),
                     Footprint = !parse.GetValue(noFootprint),
                     FootprintModels = parse.GetValue(footprintModels),
+                    FootprintLoadDuration = Seconds(parse.GetValue(footprintLoad)),
                     PublishDirectory = parse.GetValue(publishDirectory),
                     HealthCost = !parse.GetValue(noHealthCost),
                     RepositoryRoot = parse.GetValue(repository),

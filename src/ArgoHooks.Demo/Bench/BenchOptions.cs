@@ -55,6 +55,11 @@ public sealed class BenchOptions
     /// <summary>InferenceServices of the run driven against the child process.</summary>
     public int FootprintModels { get; init; } = 100;
 
+    /// <summary>After the footprint run: sustained runs against the child process for this long (zero = none), to see whether its memory stays flat.</summary>
+    public TimeSpan FootprintLoadDuration { get; init; } = TimeSpan.FromMinutes(2);
+
+    public int FootprintLoadRunsPerMinute { get; init; } = 200;
+
     /// <summary>A folder already holding a published argohooks; null = publish now into a temporary folder.</summary>
     public string? PublishDirectory { get; init; }
 

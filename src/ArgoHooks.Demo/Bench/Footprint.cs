@@ -9,7 +9,8 @@ namespace ArgoHooks.Demo.Bench;
 
 public sealed record FootprintReport(
     double StartToReadySeconds, double IdleRssMegabytes, double PeakRssDuringRunMegabytes, double RssAfterRunMegabytes, ContenderRun Run,
-    double? WorkstationGcStartToReadySeconds = null, double? WorkstationGcIdleRssMegabytes = null);
+    double? WorkstationGcStartToReadySeconds = null, double? WorkstationGcIdleRssMegabytes = null,
+    Reliability.LoadScenario.LoadFigures? Load = null, double? RssAfterLoadMegabytes = null, double? PeakRssDuringLoadMegabytes = null);
 
 /// <summary>
 /// The published service as a child process (the real executable, not the in-process host) against an emulator
@@ -65,11 +66,22 @@ public static class Footprint
                 }
             }, cancellationToken);
             var run = await Contenders.DriveArgoHooksAsync(cluster, service, tokenFile, options, options.FootprintModels, 1, cancellationToken);
+            var runPeak = peak;
+            var after = RssMegabytes(process.Id);
+            Reliability.LoadScenario.LoadFigures? load = null;
+            double? afterLoad = null;
+            if (options.FootprintLoadDuration > TimeSpan.Zero)
+            {
+                using var client = new Reliability.RunClient(service, tokenFile);
+                var names = Fleet.Numbered(BenchOptions.Namespace, BenchOptions.Claim, options.FootprintModels).Names;
+                load = await Reliability.LoadScenario.DriveAsync(client, BenchOptions.Namespace, names, options.FootprintLoadRunsPerMinute, options.FootprintLoadDuration, cancellationToken);
+                afterLoad = RssMegabytes(process.Id);
+            }
+
             await sampling.CancelAsync();
             await sampler;
-            var after = RssMegabytes(process.Id);
             var (workstationReady, workstationIdle) = await IdleAsync(StartInfo(published, FreePort(), settings, workstationGc: true), http, cancellationToken);
-            var report = new FootprintReport(ready, idle, peak, after, run, workstationReady, workstationIdle);
+            var report = new FootprintReport(ready, idle, runPeak, after, run, workstationReady, workstationIdle, load, afterLoad, load is null ? null : peak);
             await output.WriteLineAsync(Table(report, published));
             return report;
         }
@@ -146,6 +158,9 @@ public static class Footprint
         string.Create(CultureInfo.InvariantCulture, $"  RSS after the run                       {report.RssAfterRunMegabytes:0.0} MB"),
         report.WorkstationGcIdleRssMegabytes is { } workstation
             ? string.Create(CultureInfo.InvariantCulture, $"  same binary with DOTNET_gcServer=0: start → /readyz {report.WorkstationGcStartToReadySeconds:0.00} s, idle RSS {workstation:0.0} MB   {Stats.Mark(workstation <= IdleTargetMegabytes)}")
+            : "",
+        report.Load is { } load
+            ? string.Create(CultureInfo.InvariantCulture, $"  then load ({load.Runs / load.Elapsed.TotalMinutes:0} runs/min, {load.Elapsed.TotalSeconds:0} s): RSS {report.RssAfterRunMegabytes:0.0} → {report.RssAfterLoadMegabytes:0.0} MB (peak {report.PeakRssDuringLoadMegabytes:0.0} MB); {load.Describe()}")
             : "",
         string.Create(CultureInfo.InvariantCulture, $"  that run: {report.Run.Done}/{report.Run.Size} verified, last stable → all verified {(report.Run.LastStableToAllDone is { } span ? Stats.Seconds(span.TotalSeconds) : "never")}, {Stats.Number(report.Run.RequestsPerInferenceService)} API requests per InferenceService"),
         "");

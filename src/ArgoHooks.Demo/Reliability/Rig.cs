@@ -21,6 +21,7 @@ internal sealed class Rig : IAsyncDisposable
         Fleet = fleet;
         Witness = witness;
         Epoch = epoch;
+        Runs = new RunClient(environment.BaseAddress, environment.TokenFile);
     }
 
     public HookServiceUnderTest Environment { get; }
@@ -111,40 +112,15 @@ internal sealed class Rig : IAsyncDisposable
         return written;
     }
 
-    public async Task<string> TokenAsync(CancellationToken cancellationToken) => (await File.ReadAllTextAsync(Environment.TokenFile, cancellationToken)).Trim();
+    public RunClient Runs { get; }
 
     /// <summary>POST /v1/runs as a caller would; returns the status code.</summary>
-    public async Task<int> PostRunAsync(string runId, IReadOnlyList<string> names, CancellationToken cancellationToken)
-    {
-        var body = new JsonObject
-        {
-            ["namespace"] = Fleet.Namespace,
-            ["inferenceServices"] = new JsonArray([.. names.Select(name => (JsonNode)JsonValue.Create(name))]),
-            ["runId"] = runId,
-        };
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(Environment.BaseAddress, "v1/runs"))
-        {
-            Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync(cancellationToken));
-        using var response = await http.SendAsync(request, cancellationToken);
-        return (int)response.StatusCode;
-    }
+    public Task<int> PostRunAsync(string runId, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
+        Runs.PostRunAsync(Fleet.Namespace, runId, names, cancellationToken);
 
     /// <summary>GET /v1/runs/{id} (no wait): status code and the run's state (null when not 200).</summary>
-    public async Task<(int StatusCode, string? State)> GetRunAsync(string runId, CancellationToken cancellationToken)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(Environment.BaseAddress, $"v1/runs/{runId}"));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await TokenAsync(cancellationToken));
-        using var response = await http.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode)
-        {
-            return ((int)response.StatusCode, null);
-        }
-
-        var run = JsonNode.Parse(await response.Content.ReadAsStringAsync(cancellationToken));
-        return ((int)response.StatusCode, run?["state"]?.GetValue<string>());
-    }
+    public Task<(int StatusCode, string? State)> GetRunAsync(string runId, CancellationToken cancellationToken) =>
+        Runs.GetRunAsync(runId, cancellationToken);
 
     public async Task<string?> WaitRunFinishedAsync(string runId, CancellationToken cancellationToken)
     {
@@ -179,6 +155,7 @@ internal sealed class Rig : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Witness.DisposeAsync();
+        Runs.Dispose();
         http.Dispose();
         await Environment.DisposeAsync();
     }
