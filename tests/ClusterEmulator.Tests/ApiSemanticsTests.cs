@@ -166,4 +166,44 @@ public class ApiSemanticsTests
         Assert.Equal(9, outcomes.Count(o => o == HttpStatusCode.Conflict));
         Assert.Equal(2, cluster.Get("serving.kserve.io/v1beta1", "InferenceService", "ml", "iris")!["metadata"]!["generation"]!.GetValue<long>());
     }
+
+    [Fact]
+    public async Task ApplyAsync_creates_then_replaces_from_yaml_and_creates_the_namespace()
+    {
+        await using var cluster = await StartAsync(o => o.PredictorStartupDelay = TimeSpan.FromHours(1));
+        cluster.Controllers.Paused = true;
+        const string manifest = """
+            apiVersion: serving.kserve.io/v1beta1
+            kind: InferenceService
+            metadata:
+              name: iris
+              namespace: fresh
+              annotations: {argohooks.io/gate: deferred}
+            spec:
+              predictor:
+                minReplicas: 2
+                model:
+                  modelFormat: {name: sklearn}
+                  storageUri: "pvc://models/iris"
+            ---
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: other
+            """;
+        var last = await cluster.ApplyAsync(manifest, Ct);
+        Assert.Equal("Namespace", last["kind"]!.GetValue<string>());
+        var isvc = cluster.Get("serving.kserve.io/v1beta1", "InferenceService", "fresh", "iris")!;
+        Assert.Equal(2, isvc["spec"]!["predictor"]!["minReplicas"]!.GetValue<long>());
+        Assert.Equal("pvc://models/iris", isvc["spec"]!["predictor"]!["model"]!["storageUri"]!.GetValue<string>());
+        Assert.NotNull(cluster.Get("v1", "Namespace", "", "fresh"));
+
+        var replaced = await cluster.ApplyAsync(manifest.Replace("minReplicas: 2", "minReplicas: 3").Replace("deferred", "strict"), Ct);
+        Assert.Equal("Namespace", replaced["kind"]!.GetValue<string>());
+        isvc = cluster.Get("serving.kserve.io/v1beta1", "InferenceService", "fresh", "iris")!;
+        Assert.Equal(3, isvc["spec"]!["predictor"]!["minReplicas"]!.GetValue<long>());
+        Assert.Equal("strict", isvc["metadata"]!["annotations"]!["argohooks.io/gate"]!.GetValue<string>());
+        Assert.Equal(2, isvc["metadata"]!["generation"]!.GetValue<long>());
+        await Assert.ThrowsAsync<ArgumentException>(() => cluster.ApplyAsync("apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n", Ct));
+    }
 }
