@@ -112,10 +112,10 @@ public sealed class ContinuousCluster : IAsyncDisposable
     }
 
     /// <summary>Applies the InferenceService and waits until its predictor runs, without a model (it started first).</summary>
-    public async Task CreatePredictorBeforeModelAsync(string name, bool optIn = true)
+    public async Task CreatePredictorBeforeModelAsync(string name, bool optIn = true, string mode = "RawDeployment")
     {
         ModelFolder(name);
-        await Cluster.ApplyAsync(Kubernetes.EmulatorHarness.InferenceService(name, "RawDeployment", Namespace, optIn ? [OptIn] : []), TestContext.Current.CancellationToken);
+        await Cluster.ApplyAsync(Kubernetes.EmulatorHarness.InferenceService(name, mode, Namespace, optIn ? [OptIn] : []), TestContext.Current.CancellationToken);
         await Cluster.WaitUntilAsync(c => c.ModelServers.Any(server => server.Namespace == Namespace && server.ModelName == name && server.State == ModelServerState.Running),
             TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
     }

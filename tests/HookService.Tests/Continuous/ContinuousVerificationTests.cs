@@ -229,4 +229,25 @@ public sealed class ContinuousVerificationTests
         Assert.Equal(2, fixture.PodsCreated(Model)); // one restart, by the run
         Assert.DoesNotContain(registry.List(ContinuousCluster.Namespace), run => run.Id.StartsWith("continuous-", StringComparison.Ordinal) && run.View().InferenceServices.Any(item => item.Restarts > 0));
     }
+
+    [Fact]
+    public async Task Knative_mode_a_retrained_model_gets_a_new_revision_and_is_verified()
+    {
+        await using var fixture = await ContinuousCluster.StartAsync();
+        await fixture.CreatePredictorBeforeModelAsync(Model, mode: "Serverless");
+        var first = await fixture.WriteModelAsync(Model, "knative model v1");
+        await fixture.WaitVerifiedAsync(Model, first);
+        var revision = fixture.Isvc(Model)["status"]?["components"]?["predictor"]?["latestReadyRevision"]?.GetValue<string>();
+
+        var retrained = await fixture.WriteModelAsync(Model, "knative model v2");
+        await fixture.WaitVerifiedAsync(Model, retrained);
+
+        Assert.NotEqual(revision, fixture.Isvc(Model)["status"]?["components"]?["predictor"]?["latestReadyRevision"]?.GetValue<string>());
+        Assert.Contains(fixture.Cluster.ModelServers, server => server.ModelName == Model && server.State == ModelServerState.Running && server.LoadedModelDigest == retrained);
+        Assert.Equal("Healthy", fixture.Health(Model).Status);
+        using var metrics = await fixture.Hosts[0].Client.GetAsync("metrics", TestContext.Current.CancellationToken);
+        var text = await metrics.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        Assert.Contains("argohooks_continuous_actions_total{kind=\"restart\",result=\"Verified\"}", text, StringComparison.Ordinal);
+        Assert.Contains("argohooks_continuous_leader 1", text, StringComparison.Ordinal);
+    }
 }
