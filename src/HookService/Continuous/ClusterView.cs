@@ -157,7 +157,8 @@ public sealed class ClusterView
         var live = pod.Metadata.DeletionTimestamp is null;
         if (!predictor.Ready || !live)
         {
-            acknowledged.TryAdd(uid, baseline && live ? restartCount : null);
+            // Not ready yet (or terminating): when it becomes ready it is a pod to verify, even one seen in the baseline.
+            acknowledged.TryAdd(uid, null);
             return null;
         }
 

@@ -27,6 +27,7 @@ public sealed class ResumableWatch<T>(
     public async Task RunAsync(Action<IReadOnlyList<T>> onList, Action<WatchEventType, T> onEvent, CancellationToken cancellationToken)
     {
         string? resourceVersion = null;
+        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
@@ -36,6 +37,7 @@ public sealed class ResumableWatch<T>(
                     var listed = await list(cancellationToken);
                     onList(listed.Items);
                     resourceVersion = listed.ResourceVersion;
+                    failures = 0;
                 }
 
                 var gone = false;
@@ -48,6 +50,7 @@ public sealed class ResumableWatch<T>(
                         break;
                     }
 
+                    failures = 0;
                     if (item is not null && resourceVersionOf(item) is { Length: > 0 } seen)
                     {
                         resourceVersion = seen;
@@ -86,9 +89,12 @@ public sealed class ResumableWatch<T>(
                 logger.LogInformation("Watch of {Resource} was interrupted ({Error}); resuming from resourceVersion {ResourceVersion}.",
                     resource, error.GetType().Name, resourceVersion ?? "(list again)");
                 metrics.WatchRestarted(resource, "resume");
+                failures++;
+                // Back off while the API server stays unavailable: reconnectDelay doubling per failure, at most 30 s.
+                var delay = TimeSpan.FromTicks(Math.Min(reconnectDelay.Ticks * (1L << Math.Min(failures - 1, 10)), TimeSpan.FromSeconds(30).Ticks));
                 try
                 {
-                    await Task.Delay(reconnectDelay, time, cancellationToken);
+                    await Task.Delay(delay, time, cancellationToken);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
