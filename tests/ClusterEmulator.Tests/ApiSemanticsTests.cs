@@ -206,4 +206,27 @@ public class ApiSemanticsTests
         Assert.Equal(2, isvc["metadata"]!["generation"]!.GetValue<long>());
         await Assert.ThrowsAsync<ArgumentException>(() => cluster.ApplyAsync("apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n", Ct));
     }
+
+    [Fact]
+    public async Task Leases_support_the_leader_election_compare_and_swap()
+    {
+        await using var cluster = await StartAsync();
+        cluster.Controllers.Paused = true;
+        using var client = Client(cluster);
+        var lease = await client.CoordinationV1.CreateNamespacedLeaseAsync(new V1Lease
+        {
+            Metadata = new V1ObjectMeta { Name = "argohooks-leader" },
+            Spec = new V1LeaseSpec { HolderIdentity = "a", LeaseDurationSeconds = 15 },
+        }, "ml", cancellationToken: Ct);
+        var stale = await client.CoordinationV1.ReadNamespacedLeaseAsync("argohooks-leader", "ml", cancellationToken: Ct);
+
+        lease.Spec.HolderIdentity = "b";
+        var taken = await client.CoordinationV1.ReplaceNamespacedLeaseAsync(lease, "argohooks-leader", "ml", cancellationToken: Ct);
+        Assert.Equal("b", taken.Spec.HolderIdentity);
+
+        stale.Spec.HolderIdentity = "c";
+        var lost = await ExpectHttpErrorAsync(() => client.CoordinationV1.ReplaceNamespacedLeaseAsync(stale, "argohooks-leader", "ml", cancellationToken: Ct), HttpStatusCode.Conflict);
+        Assert.Equal("Conflict", StatusBody(lost).Str("reason"));
+        Assert.Equal("b", (await client.CoordinationV1.ReadNamespacedLeaseAsync("argohooks-leader", "ml", cancellationToken: Ct)).Spec.HolderIdentity);
+    }
 }
