@@ -84,7 +84,10 @@ public sealed class RolloutWatcher(
                     return outcome;
                 }
 
-                resourceVersion = current is null ? "" : source.ResourceVersionOf(current) ?? "";
+                // Watch from "now" (no resourceVersion: the server first sends the current state as ADDED), not from
+                // the object's own resourceVersion: an object unchanged for longer than the server's watch window has
+                // a resourceVersion that is already too old, and resuming from it would 410 again in a tight loop.
+                resourceVersion = "";
             }
 
             var gone = false;
