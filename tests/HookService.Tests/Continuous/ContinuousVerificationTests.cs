@@ -250,4 +250,20 @@ public sealed class ContinuousVerificationTests
         Assert.Contains("argohooks_continuous_actions_total{kind=\"restart\",result=\"Verified\"}", text, StringComparison.Ordinal);
         Assert.Contains("argohooks_continuous_leader 1", text, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task After_the_minimum_interval_the_latest_file_is_restarted_once()
+    {
+        await using var fixture = await ContinuousCluster.StartAsync(new() { ["ArgoHooks:Continuous:MinRestartInterval"] = "00:00:05" });
+        await FirstVerifiedAsync(fixture);
+        var second = await fixture.WriteModelAsync(Model, "model v2 within the interval");
+        await fixture.WaitUntilAsync(() => fixture.Annotation(Model, ContractAnnotations.Message)?.Contains("suppressed until", StringComparison.Ordinal) == true,
+            "the restart to be suppressed");
+        var third = await fixture.WriteModelAsync(Model, "model v3, the latest");
+
+        await fixture.WaitVerifiedAsync(Model, third);
+
+        Assert.Equal(3, fixture.PodsCreated(Model)); // the first restart, then one for the latest file
+        Assert.NotEqual(second, third);
+    }
 }
