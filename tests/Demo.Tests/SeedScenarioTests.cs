@@ -34,6 +34,7 @@ public sealed class SeedScenarioTests
             Assert.Equal("Verified", verdict.Phase);
             Assert.Equal("200", verdict.Probe);
             Assert.Equal(1, verdict.Restarts);
+            Assert.Equal(2, verdict.PredictorPods); // the first pod and the one restart: no rollout from the status annotations
         }
     }
 

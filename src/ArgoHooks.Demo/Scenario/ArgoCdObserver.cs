@@ -23,6 +23,7 @@ public sealed class ArgoCdObserver : IAsyncDisposable
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(2) };
     private readonly ConcurrentDictionary<string, HealthStatus> health = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> probes = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> podsSeen = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource stop = new();
     private readonly Task loop;
 
@@ -41,6 +42,9 @@ public sealed class ArgoCdObserver : IAsyncDisposable
 
     /// <summary>The latest probe summary, e.g. "200 200" or "404"; empty when no predictor runs.</summary>
     public string ProbesOf(string name) => probes.TryGetValue(name, out var summary) ? summary : "";
+
+    /// <summary>Predictor pods ever seen for the InferenceService, counted from the cluster (not from anyone's report).</summary>
+    public int PodsSeen(string name) => podsSeen.TryGetValue(name, out var pods) ? pods.Count : 0;
 
     public JsonObject? InferenceService(string name) => cluster.Get("serving.kserve.io/v1beta1", "InferenceService", @namespace, name);
 
@@ -106,6 +110,12 @@ public sealed class ArgoCdObserver : IAsyncDisposable
 
     private async Task<string> ProbeAsync(string name, CancellationToken cancellationToken)
     {
+        var seen = podsSeen.GetOrAdd(name, _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal));
+        foreach (var server in cluster.ModelServers.Where(server => server.Namespace == @namespace && server.ModelName == name))
+        {
+            seen.TryAdd(server.PodName, 0);
+        }
+
         var answers = new List<string>();
         var servers = cluster.ModelServers
             .Where(server => server.Namespace == @namespace && server.ModelName == name && server.State == ModelServerState.Running)

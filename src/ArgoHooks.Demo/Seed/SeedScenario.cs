@@ -11,7 +11,9 @@ namespace ArgoHooks.Demo.Seed;
 /// <summary>The scenario's outcome: the exit code and, per InferenceService, what Argo CD and the model server said last.</summary>
 public sealed record SeedResult(int ExitCode, int CallExitCode, IReadOnlyDictionary<string, SeedVerdict> InferenceServices, IReadOnlyList<TimelineEntry> Timeline);
 
-public sealed record SeedVerdict(string Health, string HealthMessage, string? Phase, string Probe, int Restarts);
+/// <param name="Restarts">The run's own count of restarts.</param>
+/// <param name="PredictorPods">Predictor pods the cluster ran for it over the whole scenario (1 + one per rollout).</param>
+public sealed record SeedVerdict(string Health, string HealthMessage, string? Phase, string Probe, int Restarts, int PredictorPods);
 
 /// <summary>
 /// Replays the seed's GitOps sync on the emulator: wave 2 creates the InferenceServices (their predictors start
@@ -40,7 +42,7 @@ public static class SeedScenario
                 DefaultDeploymentMode = options.DeploymentMode,
                 Namespaces = [SeedOptions.Namespace],
                 ControllerResyncInterval = TimeSpan.FromMilliseconds(250),
-            },
+            }.AsInstalled(),
             new Dictionary<string, string>
             {
                 ["ArgoHooks:Kubernetes:RestartStrategy"] = options.RestartStrategy,
@@ -134,7 +136,7 @@ public static class SeedScenario
         {
             var health = observer.HealthOf(name);
             var phase = observer.InferenceService(name)?["metadata"]?["annotations"]?["argohooks.io/phase"]?.GetValue<string>();
-            verdicts[name] = new SeedVerdict(health?.Status ?? "Missing", health?.Message ?? "", phase, observer.ProbesOf(name), restarts.GetValueOrDefault(name));
+            verdicts[name] = new SeedVerdict(health?.Status ?? "Missing", health?.Message ?? "", phase, observer.ProbesOf(name), restarts.GetValueOrDefault(name), observer.PodsSeen(name));
         }
 
         var success = callExit == 0 && verdicts.Values.All(verdict =>
@@ -144,7 +146,7 @@ public static class SeedScenario
         timeline.Write("result", "", success ? "every InferenceService is Verified and Healthy, and every predictor serves its model" : "the scenario did not end Verified and Healthy");
         foreach (var (name, verdict) in verdicts)
         {
-            timeline.Write("result", name, $"health {verdict.Health}, phase {verdict.Phase ?? "(none)"}, probe {(verdict.Probe.Length == 0 ? "(no predictor)" : verdict.Probe)}, restarts {verdict.Restarts}");
+            timeline.Write("result", name, $"health {verdict.Health}, phase {verdict.Phase ?? "(none)"}, probe {(verdict.Probe.Length == 0 ? "(no predictor)" : verdict.Probe)}, restarts {verdict.Restarts} (predictor pods over the scenario: {verdict.PredictorPods})");
         }
 
         return new SeedResult(success ? 0 : 1, callExit, verdicts, timeline.Entries);
