@@ -392,7 +392,12 @@ public sealed class ContinuousVerifier(
 
         var settings = Options;
         var now = time.GetUtcNow();
-        if (LastRestart(isvc, key) is { } last && now < last + settings.MinRestartInterval)
+        // Pods that all started after the file was written have loaded it: the healer verifies them without a
+        // restart (e.g. after a spec change rolled them), so the minimum interval between restarts does not apply.
+        var ready = view.PredictorPodsOf(isvc).Where(pod => pod.Ready).ToList();
+        var restartExpected = ready.Count == 0
+            || !ready.All(pod => pod.StartedAt is { } started && started >= WholeSecond(artifact.WrittenAt) + TimeSpan.FromSeconds(1));
+        if (restartExpected && LastRestart(isvc, key) is { } last && now < last + settings.MinRestartInterval)
         {
             var until = last + settings.MinRestartInterval;
             await RecordSuppressedAsync(isvc, artifact, until, cancellationToken);
