@@ -2,6 +2,7 @@ using ArgoHooks.ClusterEmulator;
 using ArgoHooks.HookService.Continuous;
 using ArgoHooks.HookService.Healing;
 using ArgoHooks.HookService.Runs;
+using k8s;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ArgoHooks.HookService.Tests.Continuous;
@@ -265,5 +266,25 @@ public sealed class ContinuousVerificationTests
 
         Assert.Equal(3, fixture.PodsCreated(Model)); // the first restart, then one for the latest file
         Assert.NotEqual(second, third);
+    }
+
+    [Fact]
+    public async Task A_spec_change_is_verified_for_the_new_generation_without_a_restart()
+    {
+        await using var fixture = await ContinuousCluster.StartAsync(new() { ["ArgoHooks:Continuous:MinRestartInterval"] = "01:00:00" });
+        var digest = await FirstVerifiedAsync(fixture);
+        var restartedAt = fixture.RestartedAt(Model);
+
+        await fixture.Client.CustomObjects.PatchNamespacedCustomObjectAsync(
+            new k8s.Models.V1Patch("{\"spec\":{\"predictor\":{\"minReplicas\":2}}}", k8s.Models.V1Patch.PatchType.MergePatch),
+            "serving.kserve.io", "v1beta1", ContinuousCluster.Namespace, "inferenceservices", Model, cancellationToken: TestContext.Current.CancellationToken);
+        var generation = fixture.Isvc(Model)["metadata"]!["generation"]!.GetValue<long>().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await fixture.WaitUntilAsync(() => fixture.Annotation(Model, ContractAnnotations.Generation) == generation
+            && fixture.Annotation(Model, ContractAnnotations.Phase) == Phases.Verified, "Verified for the new generation");
+
+        Assert.Equal(digest, fixture.Annotation(Model, ContractAnnotations.ArtifactDigest));
+        Assert.Equal(restartedAt, fixture.RestartedAt(Model));
+        Assert.DoesNotContain("suppressed", fixture.Annotation(Model, ContractAnnotations.Message), StringComparison.Ordinal);
+        Assert.Equal("Healthy", fixture.Health(Model).Status);
     }
 }
