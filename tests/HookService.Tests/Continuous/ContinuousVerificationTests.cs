@@ -271,7 +271,13 @@ public sealed class ContinuousVerificationTests
     [Fact]
     public async Task A_spec_change_is_verified_for_the_new_generation_without_a_restart()
     {
-        await using var fixture = await ContinuousCluster.StartAsync(new() { ["ArgoHooks:Continuous:MinRestartInterval"] = "01:00:00" });
+        // A settle interval over one second makes the restarted pod start in a later (whole) second than the file was
+        // written, as it does in reality: only then is it certain to have loaded it (startedAt has second precision).
+        await using var fixture = await ContinuousCluster.StartAsync(new()
+        {
+            ["ArgoHooks:Continuous:MinRestartInterval"] = "01:00:00",
+            ["ArgoHooks:Artifacts:SettleInterval"] = "00:00:01.100",
+        });
         var digest = await FirstVerifiedAsync(fixture);
         var restartedAt = fixture.RestartedAt(Model);
 
