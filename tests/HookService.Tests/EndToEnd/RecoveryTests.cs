@@ -35,6 +35,7 @@ public sealed class RecoveryTests
         Assert.True(exit == 0, output);
         Assert.Contains("does not know run job-uid-1", output);
         Assert.Equal(Phases.Verified, service.Annotations("anomaly-detector")[ContractAnnotations.Phase]);
+        Assert.Equal(HealerFixture.Sha256([1, 2, 3, 4]), service.Annotations("anomaly-detector")[ContractAnnotations.ArtifactDigest]);
         Assert.Equal(1, service.RestartsOf("anomaly-detector"));
         var resumed = await service.WaitRunAsync("job-uid-1");
         Assert.Equal(1, resumed.InferenceServices.Single().Restarts);
