@@ -116,6 +116,10 @@ public sealed class ArtifactFolderMonitor(IOptionsMonitor<ContinuousOptions> opt
             {
                 // the next check is due
             }
+            catch (OperationCanceledException)
+            {
+                return; // the service is stopping
+            }
         }
     }
 
