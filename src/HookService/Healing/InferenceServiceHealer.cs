@@ -54,7 +54,17 @@ public sealed class InferenceServiceHealer(
     {
         using var scope = logger.BeginInferenceService(target.RunId, target.Namespace, target.Name);
         var attempt = new Attempt(this, target, report);
-        var final = await attempt.RunAsync(cancellationToken);
+        HealStatus final;
+        try
+        {
+            final = await attempt.RunAsync(cancellationToken);
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            logger.LogError(error, "Healing {Name} stopped on an error", target.Name);
+            final = await attempt.FailOnErrorAsync(error, cancellationToken);
+        }
+
         metrics.InferenceServiceFinished(final.Phase);
         logger.LogInformation("InferenceService {Name} finished as {Phase}: {Message}", target.Name, final.Phase, final.Message);
         return final;
@@ -318,6 +328,36 @@ public sealed class InferenceServiceHealer(
             }
 
             return true;
+        }
+
+        /// <summary>
+        /// Records Failed after an unexpected error (the API server gone after every retry, ...), so the health check
+        /// shows Degraded instead of a phase that would stay Progressing; best effort, as the API may still be down.
+        /// </summary>
+        public async Task<HealStatus> FailOnErrorAsync(Exception error, CancellationToken cancellationToken)
+        {
+            var what = error switch
+            {
+                k8s.Autorest.HttpOperationException { Response: { } response } =>
+                    $"the Kubernetes API answered {((int)response.StatusCode).ToString(CultureInfo.InvariantCulture)}",
+                HttpRequestException => "the Kubernetes API could not be reached",
+                _ => error.GetType().Name,
+            };
+            var message = $"The hook service stopped healing this InferenceService because {what}; check the hook service's logs, then start a new run.";
+            if (isvc is not null)
+            {
+                try
+                {
+                    await RecordAsync(Phases.Failed, message, cancellationToken);
+                    return current;
+                }
+                catch (Exception recordError) when (recordError is not OperationCanceledException)
+                {
+                    healer.logger.LogWarning(recordError, "Could not record phase Failed on {Name}", target.Name);
+                }
+            }
+
+            return Report(Phases.Failed, message);
         }
 
         private async Task<HealStatus> FailAsync(string message, CancellationToken cancellationToken)

@@ -137,7 +137,10 @@ public sealed class FakeCluster : IInferenceServiceStore, IPredictorRestarter, I
 
     // IRolloutWatcher
     public Task<RolloutOutcome> WaitAsync(InferenceServiceSnapshot isvc, RestartTicket? restart, TimeSpan timeout, CancellationToken cancellationToken) =>
-        Task.FromResult(RolloutOutcome);
+        RolloutError is { } error ? Task.FromException<RolloutOutcome>(error) : Task.FromResult(RolloutOutcome);
+
+    /// <summary>When set, the rollout wait throws it (e.g. the API server gone after every retry).</summary>
+    public Exception? RolloutError { get; set; }
 
     // IPredictorPods
     public Task<IReadOnlyList<PredictorPod>> ListAsync(InferenceServiceSnapshot isvc, CancellationToken cancellationToken)

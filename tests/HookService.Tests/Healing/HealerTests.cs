@@ -299,4 +299,18 @@ public sealed class HealerTests : IDisposable
         Assert.Equal(1, fixture.Cluster.Restarts["replaced"]);
         Assert.Equal(HealerFixture.Sha256([2, 2]), fixture.Cluster.LoadedDigest("replaced"));
     }
+
+    [Fact]
+    public async Task An_unexpected_error_is_recorded_as_Failed_so_health_does_not_stay_Progressing()
+    {
+        fixture.AddInferenceService("api-gone");
+        await File.WriteAllBytesAsync(Path.Combine(fixture.Folder("api-gone"), "model.pkl"), [5], Ct);
+        fixture.Cluster.RolloutError = new HttpRequestException("connection refused");
+
+        var final = await fixture.HealAsync("api-gone");
+
+        Assert.Equal(Phases.Failed, final.Phase);
+        Assert.Contains("because the Kubernetes API could not be reached", final.Message);
+        Assert.Equal(Phases.Failed, fixture.Cluster.Get("api-gone").Annotations[ContractAnnotations.Phase]);
+    }
 }
