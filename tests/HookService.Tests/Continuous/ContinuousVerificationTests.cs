@@ -293,4 +293,18 @@ public sealed class ContinuousVerificationTests
         Assert.DoesNotContain("suppressed", fixture.Annotation(Model, ContractAnnotations.Message), StringComparison.Ordinal);
         Assert.Equal("Healthy", fixture.Health(Model).Status);
     }
+
+    [Fact]
+    public async Task Stopping_the_service_ends_continuous_verification_cleanly()
+    {
+        await using var fixture = await ContinuousCluster.StartAsync();
+        await FirstVerifiedAsync(fixture);
+        var host = fixture.Hosts[0];
+        var service = host.App.Services.GetServices<Microsoft.Extensions.Hosting.IHostedService>().OfType<ContinuousVerificationService>().Single();
+        Assert.False(service.ExecuteTask!.IsCompleted); // running while the host runs
+
+        await host.App.StopAsync(TestContext.Current.CancellationToken);
+
+        Assert.True(service.ExecuteTask.IsCompletedSuccessfully);
+    }
 }
