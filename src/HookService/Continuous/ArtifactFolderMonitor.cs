@@ -86,6 +86,13 @@ public sealed class ArtifactFolderMonitor(IOptionsMonitor<ContinuousOptions> opt
                 var fingerprint = Fingerprint(folder.Path, folder.Override);
                 if (fingerprint != folder.Fingerprint)
                 {
+                    if (Directory.Exists(folder.Path) && folder.Watcher?.Path != folder.Path)
+                    {
+                        // The folder appeared (its parent was watched, or nothing): watch the folder itself from now on.
+                        folder.Watcher?.Dispose();
+                        folder.Watcher = TryWatch(key, folder);
+                    }
+
                     folder.Fingerprint = fingerprint;
                     folder.Interval = settings.ArtifactPollInterval;
                     if (active())

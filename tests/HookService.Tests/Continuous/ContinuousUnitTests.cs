@@ -1,6 +1,9 @@
 using ArgoHooks.HookService.Continuous;
 using ArgoHooks.HookService.Hosting;
+using ArgoHooks.HookService.Artifacts;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace ArgoHooks.HookService.Tests.Continuous;
 
@@ -81,6 +84,96 @@ public sealed class ContinuousUnitTests
         finally
         {
             Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static ArtifactLocation LocationOf(string folder) => new("pvc://claim/model", "claim", "model", Path.GetDirectoryName(folder)!, folder);
+
+    private static IOptionsMonitor<ContinuousOptions> Monitor(ContinuousOptions options) =>
+        new OptionsMonitorStub(options);
+
+    private sealed class OptionsMonitorStub(ContinuousOptions value) : IOptionsMonitor<ContinuousOptions>
+    {
+        public ContinuousOptions CurrentValue => value;
+
+        public ContinuousOptions Get(string? name) => value;
+
+        public IDisposable? OnChange(Action<ContinuousOptions, string?> listener) => null;
+    }
+
+    [Fact]
+    public async Task A_file_system_notification_wakes_the_folder_monitor_before_the_next_poll()
+    {
+        var root = Directory.CreateTempSubdirectory("argohooks-monitor-").FullName;
+        var folder = Directory.CreateDirectory(Path.Combine(root, "model")).FullName;
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-30T06:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var monitor = new ArtifactFolderMonitor(Monitor(new ContinuousOptions
+        {
+            ArtifactPollInterval = TimeSpan.FromHours(1), ArtifactPollMaxInterval = TimeSpan.FromHours(1),
+        }), time, NullLogger<ArtifactFolderMonitor>.Instance);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var changed = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            monitor.Track("ns/model", LocationOf(folder), null);
+            var running = monitor.RunAsync(() => true, key => changed.TrySetResult(key), stop.Token);
+
+            await File.WriteAllTextAsync(Path.Combine(folder, "model.pkl"), "v1", TestContext.Current.CancellationToken);
+
+            // The fake clock never moves: only the FileSystemWatcher can have woken the monitor.
+            var woken = await Task.WhenAny(changed.Task, Task.Delay(TimeSpan.FromSeconds(15), TestContext.Current.CancellationToken));
+            if (woken != changed.Task)
+            {
+                Assert.Skip("This file system did not deliver change notifications (inotify); polling covers it.");
+            }
+
+            Assert.Equal("ns/model", await changed.Task);
+            await stop.CancelAsync();
+            await running;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Polling_notices_a_folder_created_after_tracking_started()
+    {
+        var root = Directory.CreateTempSubdirectory("argohooks-monitor-").FullName;
+        var folder = Path.Combine(root, "parent", "model"); // neither it nor its parent exists yet: no watcher, polling only
+        var time = new FakeTimeProvider(DateTimeOffset.Parse("2026-11-30T06:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+        using var monitor = new ArtifactFolderMonitor(Monitor(new ContinuousOptions
+        {
+            ArtifactPollInterval = TimeSpan.FromSeconds(5), ArtifactPollMaxInterval = TimeSpan.FromSeconds(40),
+        }), time, NullLogger<ArtifactFolderMonitor>.Instance);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var changes = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        try
+        {
+            monitor.Track("ns/model", LocationOf(folder), null);
+            Assert.Equal("no-folder", monitor.CurrentFingerprint("ns/model"));
+            var running = monitor.RunAsync(() => true, changes.Enqueue, stop.Token);
+
+            var staging = Directory.CreateDirectory(Path.Combine(root, "staging")).FullName;
+            await File.WriteAllTextAsync(Path.Combine(staging, "model.pkl"), "v1", TestContext.Current.CancellationToken);
+            Directory.CreateDirectory(Path.Combine(root, "parent"));
+            Directory.Move(staging, folder); // the folder appears with its model at once
+            for (var step = 0; step < 200 && changes.IsEmpty; step++)
+            {
+                time.Advance(TimeSpan.FromSeconds(5));
+                await Task.Yield();
+                await Task.Delay(5, TestContext.Current.CancellationToken); // let the monitor's loop run on the thread pool
+            }
+
+            Assert.Equal(["ns/model"], changes);
+            Assert.True(ArtifactFolderMonitor.HasModelFile(monitor.CurrentFingerprint("ns/model")!));
+            await stop.CancelAsync();
+            await running;
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
         }
     }
 }
