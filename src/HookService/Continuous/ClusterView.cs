@@ -41,7 +41,7 @@ public sealed class ClusterView
     public InferenceServiceSnapshot? InferenceService(string key) => inferenceServices.TryGetValue(key, out var isvc) ? isvc : null;
 
     /// <summary>A complete list of one scope (a namespace, or "" for all): replaces what was known there.</summary>
-    /// <returns>Keys whose InferenceService is new or whose storageUri, opt-in or generation changed.</returns>
+    /// <returns>Keys whose InferenceService is new, gone, or whose storageUri, opt-in or generation changed.</returns>
     public IReadOnlyList<string> ReplaceInferenceServices(string? scope, IReadOnlyList<JsonObject> items)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -60,12 +60,13 @@ public sealed class ClusterView
         foreach (var key in inferenceServices.Keys.Where(key => InScope(scope, key) && !seen.Contains(key)).ToList())
         {
             inferenceServices.TryRemove(key, out _);
+            changed.Add(key); // gone: the caller stops watching its folder
         }
 
         return changed;
     }
 
-    /// <returns>The key when the change matters to continuous verification (new, storageUri, opt-in, generation), else null.</returns>
+    /// <returns>The key when the change matters to continuous verification (new, deleted, storageUri, opt-in, generation), else null.</returns>
     public string? ApplyInferenceService(WatchEventType type, JsonObject node)
     {
         var snapshot = InferenceServiceJson.ToSnapshot(node);
@@ -73,7 +74,7 @@ public sealed class ClusterView
         if (type == WatchEventType.Deleted)
         {
             inferenceServices.TryRemove(key, out _);
-            return null;
+            return key; // gone: the caller stops watching its folder
         }
 
         return Upsert(snapshot) ? key : null;

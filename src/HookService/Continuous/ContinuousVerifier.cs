@@ -170,6 +170,14 @@ public sealed class ContinuousVerifier(
         else
         {
             folders.Forget(key);
+            if (view.InferenceService(key) is null)
+            {
+                // Deleted: forget what was learnt about it (a re-created one starts afresh).
+                observed.TryRemove(key, out _);
+                failedAt.TryRemove(key, out _);
+                verifiedPods.TryRemove(key, out _);
+                return;
+            }
         }
 
         Schedule(key, Trigger.Discovered);
