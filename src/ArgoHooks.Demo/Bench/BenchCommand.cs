@@ -14,6 +14,7 @@ public static class BenchCommand
         var startupDelay = new Option<double>("--startup-delay") { Description = "Seconds a predictor takes to start.", DefaultValueFactory = _ => 2 };
         var stagger = new Option<double>("--stagger") { Description = "Seconds between two artifacts starting to be written.", DefaultValueFactory = _ => 0.2 };
         var writeDuration = new Option<double>("--write-duration") { Description = "Seconds each artifact takes to be written.", DefaultValueFactory = _ => 0.5 };
+        var writeChunks = new Option<int>("--write-chunks") { Description = "Writes each artifact is made of (spread over --write-duration).", DefaultValueFactory = _ => 5 };
         var baselinePoll = new Option<double>("--baseline-poll") { Description = "Seconds between the baseline's looks for model.pkl (the seed: 10).", DefaultValueFactory = _ => 10 };
         var settle = new Option<double?>("--settle-interval") { Description = "ArgoHooks:Artifacts:SettleInterval in seconds (default: the product's)." };
         var poll = new Option<double?>("--poll-interval") { Description = "ArgoHooks:Artifacts:PollInterval in seconds (default: the product's)." };
@@ -26,7 +27,7 @@ public static class BenchCommand
         var repository = new Option<string?>("--repository") { Description = "Repository root (default: found above the working directory)." };
         var command = new Command("bench", "ArgoHooks against the seed's approach (poll, rollout restart, rollout status) on the emulator; footprint; health script cost.")
         {
-            sizes, quick, repetitions, largeRepetitions, startupDelay, stagger, writeDuration, baselinePoll, settle, poll, parallel,
+            sizes, quick, repetitions, largeRepetitions, startupDelay, stagger, writeDuration, writeChunks, baselinePoll, settle, poll, parallel,
             noFootprint, footprintModels, footprintLoad, publishDirectory, noHealthCost, repository,
         };
         command.SetAction(async (parse, cancellationToken) =>
@@ -58,6 +59,7 @@ public static class BenchCommand
                     PredictorStartupDelay = Seconds(parse.GetValue(startupDelay)),
                     Stagger = Seconds(parse.GetValue(stagger)),
                     WriteDuration = Seconds(parse.GetValue(writeDuration)),
+                    WriteChunks = Math.Clamp(parse.GetValue(writeChunks), 1, 10_000),
                     BaselinePollInterval = Seconds(parse.GetValue(baselinePoll)),
                     SettleInterval = parse.GetValue(settle) is { } s ? Seconds(s) : null,
                     PollInterval = parse.GetValue(poll) is { } p ? Seconds(p) : null,
