@@ -60,7 +60,6 @@ public static class HookServiceApp
         services.AddPredictorProbes(configuration);
         services.AddCallerAuthorization(configuration); // allow-all with a start-up warning when ArgoHooks:Security:Enabled=false
         services.AddContinuousVerification(configuration); // inert unless ArgoHooks:Continuous:Enabled
-        services.AddContinuousVerification(configuration);
         return services;
     }
 }
