@@ -13,6 +13,11 @@ public static class ContinuousServiceCollectionExtensions
     /// </summary>
     public static IServiceCollection AddContinuousVerification(this IServiceCollection services, IConfiguration configuration)
     {
+        if (services.Any(descriptor => descriptor.ServiceType == typeof(ContinuousVerifier)))
+        {
+            return services; // registered already: binding the options twice would repeat list entries
+        }
+
         services.AddOptions<ContinuousOptions>().Bind(configuration.GetSection(ContinuousOptions.Section)).ValidateDataAnnotations().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ContinuousOptions>, ContinuousOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);

@@ -46,6 +46,16 @@ public sealed class ContinuousCluster : IAsyncDisposable
             PodTerminationGracePeriod = TimeSpan.FromMilliseconds(200),
             CrashLoopBackOff = TimeSpan.FromMilliseconds(300),
             Namespaces = [Namespace],
+            // KServe as installed (deploy/kserve/inferenceservice-config-patch.yaml): InferenceService annotations reach
+            // the pods, except the contract annotations, so recording a phase never rolls the predictor.
+            KServePropagatesInferenceServiceAnnotations = true,
+            ServiceAnnotationDisallowedList =
+            [
+                "autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale",
+                "internal.serving.kserve.io/storage-initializer-sourceuri", "kubectl.kubernetes.io/last-applied-configuration",
+                "argohooks.io/phase", "argohooks.io/generation", "argohooks.io/message", "argohooks.io/artifact-digest",
+                "argohooks.io/verified-at", "argohooks.io/run",
+            ],
         }, TestContext.Current.CancellationToken);
         cluster.Storage.ClaimDirectory(Claim);
         var settings = new Dictionary<string, string>
