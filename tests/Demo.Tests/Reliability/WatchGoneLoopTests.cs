@@ -5,12 +5,12 @@ using ArgoHooks.Demo.Scenario;
 namespace ArgoHooks.Demo.Tests.Reliability;
 
 /// <summary>
-/// Product bug found by the watch-cuts scenario (RolloutWatcher, owned by the Kubernetes adapters): after 410 Gone
-/// it re-reads the Deployment with GET and watches again from that object's resourceVersion, with no delay. When the
+/// Regression test for a bug the watch-cuts scenario found in the rollout wait (fixed in 3c5378b): after 410 Gone it
+/// re-read the Deployment with GET and watched again from that object's resourceVersion, with no delay. When the
 /// object has not changed since the server's watch window was compacted (a real API server's watch cache does the
 /// same for an object unchanged longer than its window), that resourceVersion is too old again at once: GET + WATCH
-/// repeat in a tight loop until the object changes. A client that resumes from a LIST's resourceVersion (current by
-/// definition), or backs off on repeated 410, makes a handful of requests here.
+/// repeated in a tight loop (1,576 requests in this second) until the object changed. A client that resumes from a
+/// current resourceVersion, or backs off on repeated 410, makes a handful of requests here.
 /// </summary>
 public sealed class WatchGoneLoopTests
 {
