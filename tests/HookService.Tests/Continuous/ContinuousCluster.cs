@@ -58,23 +58,10 @@ public sealed class ContinuousCluster : IAsyncDisposable
             ],
         }, TestContext.Current.CancellationToken);
         cluster.Storage.ClaimDirectory(Claim);
-        var settings = new Dictionary<string, string>
+        var settings = FastSettings.Service(cluster);
+        foreach (var (key, value) in new Dictionary<string, string>
         {
-            ["ArgoHooks:Kubernetes:Host"] = cluster.BaseAddress.ToString(),
-            ["ArgoHooks:Kubernetes:Token"] = cluster.AdminToken,
-            ["ArgoHooks:Kubernetes:RetryBaseDelay"] = "00:00:00.010",
-            ["ArgoHooks:Kubernetes:MaxRetryAfter"] = "00:00:00.050",
-            ["ArgoHooks:Kubernetes:RequestTimeout"] = "00:00:05",
-            ["ArgoHooks:Kubernetes:WatchTimeout"] = "00:00:05",
-            ["ArgoHooks:Kubernetes:WatchReconnectDelay"] = "00:00:00.050",
             ["ArgoHooks:Security:Enabled"] = "false",
-            ["ArgoHooks:Artifacts:ClaimsRoot"] = cluster.Storage.Root,
-            ["ArgoHooks:Artifacts:SettleInterval"] = "00:00:00.200",
-            ["ArgoHooks:Artifacts:PollInterval"] = "00:00:00.025",
-            ["ArgoHooks:Runs:ArtifactTimeout"] = "00:00:20",
-            ["ArgoHooks:Runs:RolloutTimeout"] = "00:00:20",
-            ["ArgoHooks:Runs:VerifyTimeout"] = "00:00:10",
-            ["ArgoHooks:Runs:VerifyRetryInterval"] = "00:00:00.050",
             ["ArgoHooks:Continuous:Enabled"] = "true",
             ["ArgoHooks:Continuous:ProbeInterval"] = "00:00:00.300",
             ["ArgoHooks:Continuous:MinRestartInterval"] = "00:00:00",
@@ -82,8 +69,10 @@ public sealed class ContinuousCluster : IAsyncDisposable
             ["ArgoHooks:Continuous:ArtifactPollMaxInterval"] = "00:00:00.200",
             ["ArgoHooks:Continuous:ArtifactSettleTimeout"] = "00:00:10",
             ["ArgoHooks:Continuous:LeaderElection:Enabled"] = "false",
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
+        })
+        {
+            settings[key] = value;
+        }
         foreach (var (key, value) in extra ?? [])
         {
             settings[key] = value;

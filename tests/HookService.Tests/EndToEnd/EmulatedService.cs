@@ -54,28 +54,8 @@ public sealed class EmulatedService : IAsyncDisposable
         cluster.Access.Allow($"system:serviceaccount:{Namespace}:model-verifier", "patch", "serving.kserve.io", "inferenceservices", Namespace);
         cluster.Access.AddServiceAccountToken(ForbiddenToken, Namespace, "bystander", ["argohooks"]);
         cluster.Storage.ClaimDirectory(Claim);
-        var settings = new Dictionary<string, string>
-        {
-            ["ArgoHooks:Kubernetes:Host"] = cluster.BaseAddress.ToString(),
-            ["ArgoHooks:Kubernetes:Token"] = cluster.AdminToken,
-            ["ArgoHooks:Kubernetes:RestartStrategy"] = strategy,
-            ["ArgoHooks:Kubernetes:RetryBaseDelay"] = "00:00:00.010",
-            ["ArgoHooks:Kubernetes:MaxRetryAfter"] = "00:00:00.050",
-            ["ArgoHooks:Kubernetes:MaxRetries"] = "10",
-            ["ArgoHooks:Kubernetes:RequestTimeout"] = "00:00:05",
-            ["ArgoHooks:Kubernetes:OperationTimeout"] = "00:00:20",
-            ["ArgoHooks:Kubernetes:WatchTimeout"] = "00:00:05",
-            ["ArgoHooks:Kubernetes:WatchReconnectDelay"] = "00:00:00.050",
-            ["ArgoHooks:Artifacts:ClaimsRoot"] = cluster.Storage.Root,
-            ["ArgoHooks:Artifacts:SettleInterval"] = "00:00:00.200",
-            ["ArgoHooks:Artifacts:PollInterval"] = "00:00:00.025",
-            ["ArgoHooks:Runs:ArtifactTimeout"] = "00:00:20",
-            ["ArgoHooks:Runs:RolloutTimeout"] = "00:00:20",
-            ["ArgoHooks:Runs:VerifyTimeout"] = "00:00:10",
-            ["ArgoHooks:Runs:VerifyRetryInterval"] = "00:00:00.050",
-            ["ArgoHooks:Runs:MaxWaitSeconds"] = "600",
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
+        var settings = FastSettings.Service(cluster);
+        settings["ArgoHooks:Kubernetes:RestartStrategy"] = strategy;
         foreach (var (key, value) in extra ?? [])
         {
             settings[key] = value;

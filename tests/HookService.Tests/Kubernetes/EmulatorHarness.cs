@@ -49,20 +49,9 @@ public sealed class EmulatorHarness : IAsyncDisposable
         };
         emulator?.Invoke(options);
         var cluster = await EmulatedCluster.StartAsync(options, TestContext.Current.CancellationToken);
-        var values = new Dictionary<string, string?>
-        {
-            ["ArgoHooks:Kubernetes:Host"] = cluster.BaseAddress.ToString(),
-            ["ArgoHooks:Kubernetes:Token"] = cluster.AdminToken,
-            ["ArgoHooks:Kubernetes:RestartStrategy"] = strategy,
-            ["ArgoHooks:Kubernetes:RetryBaseDelay"] = "00:00:00.010",
-            ["ArgoHooks:Kubernetes:MaxRetryAfter"] = "00:00:00.050",
-            ["ArgoHooks:Kubernetes:MaxRetries"] = "10",
-            ["ArgoHooks:Kubernetes:RequestTimeout"] = "00:00:05",
-            ["ArgoHooks:Kubernetes:OperationTimeout"] = "00:00:20",
-            ["ArgoHooks:Kubernetes:WatchTimeout"] = "00:00:05",
-            ["ArgoHooks:Kubernetes:WatchReconnectDelay"] = "00:00:00.050",
-            ["ArgoHooks:Kubernetes:ReportingInstance"] = "hook-service-test",
-        };
+        var values = Fakes.FastSettings.Kubernetes(cluster).ToDictionary(setting => setting.Key, string? (setting) => setting.Value, StringComparer.Ordinal);
+        values["ArgoHooks:Kubernetes:RestartStrategy"] = strategy;
+        values["ArgoHooks:Kubernetes:ReportingInstance"] = "hook-service-test";
         foreach (var (key, value) in settings ?? [])
         {
             values[key] = value;
