@@ -94,16 +94,23 @@ public sealed class Fleet(string @namespace, string claim, IReadOnlyList<string>
                 await Task.Delay(stagger, time, cancellationToken);
             }
 
-            writers.Add(WriteOneAsync(ArtifactPath(cluster, name), ModelBytes(name, round), chunks, writeDuration, time, cancellationToken)
-                .ContinueWith(written => (name, time.GetElapsedTime(epoch)), cancellationToken, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default));
+            writers.Add(WriteAndTimeAsync(name));
         }
 
         var results = await Task.WhenAll(writers);
+
+        async Task<(string Name, TimeSpan StableAt)> WriteAndTimeAsync(string name)
+        {
+            var lastWrite = await WriteOneAsync(ArtifactPath(cluster, name), ModelBytes(name, round), chunks, writeDuration, time, cancellationToken);
+            return (name, TimeSpan.FromSeconds((lastWrite - epoch) / (double)time.TimestampFrequency));
+        }
         return results.ToDictionary(result => result.Name, result => result.StableAt, StringComparer.Ordinal);
     }
 
-    public static async Task WriteOneAsync(string path, byte[] content, int chunks, TimeSpan writeDuration, TimeProvider time, CancellationToken cancellationToken)
+    /// <returns>The <see cref="TimeProvider.GetTimestamp"/> right after the last write: from then on the file is stable.</returns>
+    public static async Task<long> WriteOneAsync(string path, byte[] content, int chunks, TimeSpan writeDuration, TimeProvider time, CancellationToken cancellationToken)
     {
+        var lastWrite = time.GetTimestamp();
         chunks = Math.Max(1, chunks);
         var chunkSize = (content.Length + chunks - 1) / chunks;
         var pause = chunks > 1 ? writeDuration / (chunks - 1) : TimeSpan.Zero;
@@ -113,11 +120,14 @@ public sealed class Fleet(string @namespace, string claim, IReadOnlyList<string>
             var offset = chunk * chunkSize;
             await file.WriteAsync(content.AsMemory(offset, Math.Min(chunkSize, content.Length - offset)), cancellationToken);
             await file.FlushAsync(cancellationToken);
+            lastWrite = time.GetTimestamp();
             if (chunk < chunks - 1)
             {
                 await Task.Delay(pause, time, cancellationToken);
             }
         }
+
+        return lastWrite;
     }
 
     public static string Digest(byte[] content) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(content));

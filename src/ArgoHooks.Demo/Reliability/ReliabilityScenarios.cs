@@ -130,15 +130,18 @@ public static class ReliabilityScenarios
     {
         using var timeout = Bound(options, cancellationToken);
         var ct = timeout.Token;
-        await using var rig = await Rig.StartAsync(options, "grow", 1, ct);
+        // A settle interval of at least 1 s and a write every tenth of it: the file never stays unchanged long enough
+        // until the copy ends, even when a busy machine delays the writer by several hundred milliseconds.
+        var settle = options.SettleInterval < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : options.SettleInterval;
+        await using var rig = await Rig.StartAsync(options, "grow", 1, ct,
+            settings: new Dictionary<string, string> { ["ArgoHooks:Artifacts:SettleInterval"] = settle.ToString("c", CultureInfo.InvariantCulture) });
         var name = rig.Fleet.Names[0];
         var call = rig.CallAsync("grow-run", ct);
-        // A write every half settle interval: the file never stays unchanged long enough until the copy ends.
-        var pause = options.SettleInterval / 2;
+        var pause = settle / 10;
         var chunks = Math.Max(2, (int)(options.GrowDuration / pause) + 1);
         var content = Fleet.ModelBytes(name, 1, size: chunks * 4096);
-        await Fleet.WriteOneAsync(rig.Fleet.ArtifactPath(rig.Cluster, name), content, chunks, options.GrowDuration, TimeProvider.System, ct);
-        var completeAt = rig.Now;
+        var lastWrite = await Fleet.WriteOneAsync(rig.Fleet.ArtifactPath(rig.Cluster, name), content, chunks, options.GrowDuration, TimeProvider.System, ct);
+        var completeAt = TimeSpan.FromSeconds((lastWrite - rig.Epoch) / (double)TimeProvider.System.TimestampFrequency);
         var exit = await call;
         var outcomes = await OutcomesAsync(rig, ct);
         var pods = rig.Witness.PodTimes(name);
@@ -149,7 +152,7 @@ public static class ReliabilityScenarios
         var held = exit == 0 && restartsBeforeComplete == 0 && outcome.Restarts == 1 && outcome.Digest == finalDigest
                    && loaded.Count > 0 && loaded.All(digest => digest == finalDigest);
         return new ScenarioResult("growing-artifact",
-            $"model.pkl written in {chunks} pieces over {options.GrowDuration.TotalSeconds:0.#} s (a write every {pause.TotalMilliseconds:0} ms, settle interval {options.SettleInterval.TotalMilliseconds:0} ms)",
+            $"model.pkl written in {chunks} pieces over {options.GrowDuration.TotalSeconds:0.#} s (a write every {pause.TotalMilliseconds:0} ms, settle interval {settle.TotalMilliseconds:0} ms)",
             "no restart before the file is complete; the verified digest (and the loaded model) is the final file's",
             held,
             [
