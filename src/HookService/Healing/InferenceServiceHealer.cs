@@ -35,6 +35,7 @@ public sealed class InferenceServiceHealer(
     IOptionsMonitor<RunOptions> options,
     TimeProvider time,
     HookMetrics metrics,
+    ActionSlots slots,
     ILogger<InferenceServiceHealer> logger)
 {
     // Fields, not captured parameters: the nested Attempt reads them through its healer reference.
@@ -48,6 +49,7 @@ public sealed class InferenceServiceHealer(
     private readonly IOptionsMonitor<RunOptions> options = options;
     private readonly TimeProvider time = time;
     private readonly HookMetrics metrics = metrics;
+    private readonly ActionSlots slots = slots;
     private readonly ILogger<InferenceServiceHealer> logger = logger;
 
     public async Task<HealStatus> HealAsync(HealTarget target, Action<HealStatus> report, CancellationToken cancellationToken)
@@ -102,6 +104,7 @@ public sealed class InferenceServiceHealer(
                 digest = isvc.Annotation(ContractAnnotations.ArtifactDigest);
                 restarts = 1;
                 Report(phase, recordedMessage);
+                using var resumed = await healer.slots.AcquireAsync(cancellationToken);
                 return await RolloutAndVerifyAsync(TicketFrom(isvc), cancellationToken);
             }
 
@@ -144,6 +147,7 @@ public sealed class InferenceServiceHealer(
 
             artifact = stable;
             digest = stable.Digest;
+            using var slot = await healer.slots.AcquireAsync(cancellationToken);
             return await RestartIfNeededAsync(cancellationToken);
         }
 
@@ -152,7 +156,14 @@ public sealed class InferenceServiceHealer(
             var artifactText = $"{artifact!.FileName} ({ShortDigest(artifact.Digest)})";
             for (var attempt = 1; ; attempt++)
             {
-                isvc = await healer.store.GetAsync(target.Namespace, target.Name, cancellationToken);
+                // The first attempt trusts the snapshot the AwaitingArtifact write returned: the restart patch carries
+                // its resourceVersion, so a change made meanwhile (another caller's restart, an edit) answers 409 and
+                // the next attempt reads the InferenceService again. One GET fewer per InferenceService and run.
+                if (attempt > 1 || isvc is null)
+                {
+                    isvc = await healer.store.GetAsync(target.Namespace, target.Name, cancellationToken);
+                }
+
                 if (isvc is null)
                 {
                     return Report(Phases.Failed,
@@ -235,7 +246,8 @@ public sealed class InferenceServiceHealer(
 
         private async Task<HealStatus> VerifyAsync(string verifyingMessage, CancellationToken cancellationToken)
         {
-            isvc = await healer.store.GetAsync(target.Namespace, target.Name, cancellationToken) ?? isvc!;
+            // No re-read: the snapshot is the one the restart (or the last phase write) returned, and the phase write
+            // answers with the object as stored, which the Verified record then builds on.
             await RecordAsync(Phases.Verifying, verifyingMessage, cancellationToken);
             var modelName = isvc!.ModelName;
             var deadline = healer.time.GetUtcNow() + Options.VerifyTimeout;
@@ -293,7 +305,6 @@ public sealed class InferenceServiceHealer(
                 }
             }
 
-            isvc = await healer.store.GetAsync(target.Namespace, target.Name, cancellationToken) ?? isvc;
             var what = artifact is null ? $"the artifact {ShortDigest(digest)}" : $"{artifact.FileName} ({ShortDigest(digest)})";
             var pods = ready.Count == 1 ? "the ready predictor pod" : $"all {ready.Count} ready predictor pods";
             await RecordAsync(Phases.Verified,

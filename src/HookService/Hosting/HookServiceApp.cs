@@ -51,6 +51,7 @@ public static class HookServiceApp
         services.AddHostedService<KubernetesMeterBridge>();
         services.AddSingleton<StorageUriResolver>();
         services.AddSingleton<ArtifactWaiter>();
+        services.AddSingleton<ActionSlots>();
         services.AddSingleton<InferenceServiceHealer>();
         services.AddSingleton<RunRegistry>();
         services.AddHostedService(provider => provider.GetRequiredService<RunRegistry>());

@@ -60,6 +60,12 @@ public sealed class RestartSupport(InferenceServiceStore store, KubernetesEventR
             throw new ConcurrentChangeException(
                 $"InferenceService {current.Namespace}/{current.Name} changed since resourceVersion {current.ResourceVersion} was read; read it again and decide again.");
         }
+        catch (Exception error) when (error.Is(HttpStatusCode.NotFound))
+        {
+            // Deleted since it was read: also a change underneath; the caller's fresh read finds it gone.
+            throw new ConcurrentChangeException(
+                $"InferenceService {current.Namespace}/{current.Name} was deleted after resourceVersion {current.ResourceVersion} was read.");
+        }
 
         await events.RecordAsync(written, restarting.Phase, InferenceServiceStore.ActionOf(restarting.Phase), restarting.Message, warning: false, cancellationToken);
         return written;

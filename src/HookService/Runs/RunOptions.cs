@@ -7,7 +7,10 @@ public sealed class RunOptions
 {
     public const string Section = "ArgoHooks:Runs";
 
-    /// <summary>InferenceServices of one run processed at the same time.</summary>
+    /// <summary>
+    /// InferenceServices restarting, rolling out or verifying at the same time, across all runs. Artifact waits are
+    /// not bounded: they only poll files, and a slow writer must not hold up InferenceServices whose files are ready.
+    /// </summary>
     [Range(1, 256)]
     public int MaxParallelInferenceServices { get; set; } = 8;
 

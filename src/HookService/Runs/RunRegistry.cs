@@ -98,12 +98,8 @@ public sealed class RunRegistry(
             }
 
             logger.LogInformation("Run {RunId} started for {Count} InferenceService(s) in {Namespace}", run.Id, names.Count, run.Namespace);
-            var parallel = new ParallelOptions
-            {
-                MaxDegreeOfParallelism = options.CurrentValue.MaxParallelInferenceServices,
-                CancellationToken = cancellationToken,
-            };
-            await Parallel.ForEachAsync(names, parallel, async (name, token) => await HealOneAsync(run, name, token));
+            // Every InferenceService waits for its artifact at once; the healer bounds the restarts (ActionSlots).
+            await Task.WhenAll(names.Select(name => HealOneAsync(run, name, cancellationToken)));
             Finish(run, null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

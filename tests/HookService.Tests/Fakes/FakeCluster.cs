@@ -136,8 +136,37 @@ public sealed class FakeCluster : IInferenceServiceStore, IPredictorRestarter, I
     }
 
     // IRolloutWatcher
-    public Task<RolloutOutcome> WaitAsync(InferenceServiceSnapshot isvc, RestartTicket? restart, TimeSpan timeout, CancellationToken cancellationToken) =>
-        RolloutError is { } error ? Task.FromException<RolloutOutcome>(error) : Task.FromResult(RolloutOutcome);
+    public async Task<RolloutOutcome> WaitAsync(InferenceServiceSnapshot isvc, RestartTicket? restart, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var inProgress = Interlocked.Increment(ref rolloutsInProgress);
+        lock (Restarts)
+        {
+            MaxConcurrentRollouts = Math.Max(MaxConcurrentRollouts, inProgress);
+        }
+
+        try
+        {
+            if (RolloutGate is { } gate)
+            {
+                await gate.WaitAsync(cancellationToken);
+            }
+
+            return RolloutError is { } error ? throw error : RolloutOutcome;
+        }
+        finally
+        {
+            Interlocked.Decrement(ref rolloutsInProgress);
+        }
+    }
+
+    private int rolloutsInProgress;
+
+    /// <summary>When set, every rollout wait first waits for it: tests hold rollouts open to see how many run at once.</summary>
+    public Task? RolloutGate { get; set; }
+
+    public int RolloutsInProgress => Volatile.Read(ref rolloutsInProgress);
+
+    public int MaxConcurrentRollouts { get; private set; }
 
     /// <summary>When set, the rollout wait throws it (e.g. the API server gone after every retry).</summary>
     public Exception? RolloutError { get; set; }

@@ -36,7 +36,8 @@ public sealed class HealerFixture : IDisposable
         Healer = new InferenceServiceHealer(Cluster, Cluster, Cluster, Cluster, Cluster,
             new StorageUriResolver(artifactMonitor),
             new ArtifactWaiter(artifactMonitor, TimeProvider.System, NullLogger<ArtifactWaiter>.Instance),
-            new StaticOptionsMonitor<RunOptions>(RunOptions), TimeProvider.System, new HookMetrics(), NullLogger<InferenceServiceHealer>.Instance);
+            new StaticOptionsMonitor<RunOptions>(RunOptions), TimeProvider.System, new HookMetrics(),
+            new ActionSlots(Microsoft.Extensions.Options.Options.Create(RunOptions)), NullLogger<InferenceServiceHealer>.Instance);
     }
 
     public string ClaimsRoot { get; }

@@ -25,25 +25,38 @@ public sealed class OptionsAndBoundsTests
     }
 
     [Fact]
-    public async Task At_most_MaxParallelInferenceServices_are_healed_at_once()
+    public async Task Artifact_waits_are_not_bounded_but_at_most_MaxParallelInferenceServices_restart_at_once()
     {
         using var fixture = new HealerFixture();
+        var rollouts = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        fixture.Cluster.RolloutGate = rollouts.Task;
         await using var host = await ServiceHost.StartWithFakesAsync(fixture, new FakeAuthorizer(),
             new Dictionary<string, string> { ["ArgoHooks:Runs:MaxParallelInferenceServices"] = "1" });
         fixture.AddInferenceService("first");
         fixture.AddInferenceService("second");
         using var created = await host.Client.SendAsync(Api.Post("""{"namespace":"ns","inferenceServices":["first","second"],"runId":"bounded"}"""), Ct);
         var run = await Api.ReadRunAsync(created);
-        while (run.InferenceServices[0].Phase != Phases.AwaitingArtifact)
+        while (run.InferenceServices.Any(item => item.Phase != Phases.AwaitingArtifact))
         {
             using var polled = await host.Client.SendAsync(Api.Get($"v1/runs/bounded?waitSeconds=30&after={run.Version}"), Ct);
             run = await Api.ReadRunAsync(polled);
         }
 
-        Assert.Equal(HealStatus.Pending, run.InferenceServices[1].Phase);
+        // Both wait for their files at once (a slow writer never holds up a ready file); only one may act.
         await File.WriteAllBytesAsync(Path.Combine(fixture.Folder("first"), "model.pkl"), [1], Ct);
         await File.WriteAllBytesAsync(Path.Combine(fixture.Folder("second"), "model.pkl"), [2], Ct);
+        while (fixture.Cluster.RolloutsInProgress == 0)
+        {
+            await Task.Delay(20, Ct);
+        }
+
+        await Task.Delay(500, Ct); // time enough for the second artifact to settle and, were it allowed, to restart
+        Assert.Equal(1, fixture.Cluster.TotalRestarts);
+
+        rollouts.SetResult();
         var finished = await Api.WaitFinishedAsync(host.Client, "bounded");
         Assert.Equal(RunStates.Succeeded, finished.State);
+        Assert.Equal(2, fixture.Cluster.TotalRestarts);
+        Assert.Equal(1, fixture.Cluster.MaxConcurrentRollouts);
     }
 }
