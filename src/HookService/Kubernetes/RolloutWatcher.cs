@@ -58,10 +58,9 @@ public sealed class RolloutWatcher(
         public T Value { get; set; } = value;
     }
 
-    /// <summary>How to read, watch and judge one object.</summary>
+    /// <summary>How to watch and judge one object.</summary>
     private sealed record Source<T>(
         string Description,
-        Func<CancellationToken, Task<T?>> Read,
         Func<string, Action<Exception>, CancellationToken, IAsyncEnumerable<(WatchEventType Type, T Object)>> Watch,
         Func<T, string?> ResourceVersionOf,
         Func<T?, CancellationToken, Task<Verdict>> Evaluate) where T : class;
@@ -73,22 +72,10 @@ public sealed class RolloutWatcher(
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (resourceVersion is null)
-            {
-                var current = await source.Read(cancellationToken);
-                var verdict = await source.Evaluate(current, cancellationToken);
-                progress.Value = verdict.Progress;
-                recheckSoon = verdict.RecheckSoon;
-                if (verdict.Outcome is { } outcome)
-                {
-                    return outcome;
-                }
-
-                // Watch from "now" (no resourceVersion: the server first sends the current state as ADDED), not from
-                // the object's own resourceVersion: an object unchanged for longer than the server's watch window has
-                // a resourceVersion that is already too old, and resuming from it would 410 again in a tight loop.
-                resourceVersion = "";
-            }
+            // (Re)start from "now": with no resourceVersion the server first sends the object's current state as
+            // ADDED, so no separate GET is needed, and an object unchanged for longer than the server's watch window
+            // cannot send the watch into a loop of 410 Gone (its own resourceVersion would already be too old).
+            resourceVersion ??= "";
 
             var gone = false;
             using var recheck = new CancellationTokenSource(recheckSoon ? options.Value.RecheckInterval : Timeout.InfiniteTimeSpan, timeProvider);
@@ -171,17 +158,6 @@ public sealed class RolloutWatcher(
         var kind = restart is null ? null : restart.After.RestartedAt == restart.RestartedAt ? RestartStrategies.InferenceService : options.Value.RestartStrategy;
         return new Source<V1Deployment>(
             $"Deployment {isvc.Namespace}/{name}",
-            async cancellationToken =>
-            {
-                try
-                {
-                    return await client.AppsV1.ReadNamespacedDeploymentAsync(name, isvc.Namespace, cancellationToken: cancellationToken);
-                }
-                catch (Exception error) when (error.Is(HttpStatusCode.NotFound))
-                {
-                    return null;
-                }
-            },
             (resourceVersion, onError, cancellationToken) => client.AppsV1.WatchListNamespacedDeploymentAsync(
                 isvc.Namespace, allowWatchBookmarks: true, fieldSelector: $"metadata.name={name}",
                 resourceVersion: resourceVersion, timeoutSeconds: WatchSeconds, onError: onError, cancellationToken: cancellationToken),
@@ -274,7 +250,6 @@ public sealed class RolloutWatcher(
 
     private Source<JsonObject> KnativeSource(InferenceServiceSnapshot isvc, RestartTicket? restart) => new(
         $"InferenceService {isvc.Namespace}/{isvc.Name}",
-        cancellationToken => InferenceServiceStore.GetNodeAsync(client, isvc.Namespace, isvc.Name, cancellationToken),
         (resourceVersion, onError, cancellationToken) => WatchInferenceServiceAsync(isvc, resourceVersion, onError, cancellationToken),
         node => InferenceServiceJson.String(node["metadata"]?["resourceVersion"]),
         (node, cancellationToken) => EvaluateKnativeAsync(isvc, node, restart, cancellationToken));

@@ -61,9 +61,11 @@ public class EmulatorRolloutTests
         var rollout = await waiting;
         Assert.Equal(RolloutResult.Complete, rollout.Result);
         Assert.True(cuts > 0, "the test never cut a watch");
-        Assert.True(h.Cluster.Requests.Count("watch", "deployments", EmulatorHarness.Namespace) > 1, "the watcher did not watch again after the cut");
-        // One read per WaitAsync (two here) plus at least one re-read after a resume from a compacted resourceVersion (410).
-        Assert.True(h.Cluster.Requests.Count("get", "deployments", EmulatorHarness.Namespace) > 2, "the watcher never re-read after 410 Gone");
+        // One watch per WaitAsync (two here), then after every cut a resume from the last resourceVersion, which the
+        // compaction made too old (410 Gone), then a fresh watch from now: more watches than cuts, and still no GET.
+        Assert.True(h.Cluster.Requests.Count("watch", "deployments", EmulatorHarness.Namespace) > 2 + cuts,
+            $"the watcher did not resume and then watch afresh after each of {cuts} cuts");
+        Assert.Equal(0, h.Cluster.Requests.Count("get", "deployments", EmulatorHarness.Namespace));
     }
 
     [Fact]
