@@ -36,7 +36,7 @@ public static class BenchRunner
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"bench: sizes {string.Join(", ", options.Sizes)}; predictor start-up {Stats.Seconds(options.PredictorStartupDelay.TotalSeconds)}; artifacts every {options.Stagger.TotalMilliseconds:0} ms, each written over {options.WriteDuration.TotalMilliseconds:0} ms in {options.WriteChunks} writes; baseline polls every {Stats.Seconds(options.BaselinePollInterval.TotalSeconds)}"));
         await output.WriteLineAsync(
-            $"ArgoHooks settings: SettleInterval {Setting(options.SettleInterval, "00:00:02 (default)")}, PollInterval {Setting(options.PollInterval, "00:00:01 (default)")}, MaxParallelInferenceServices {options.MaxParallel?.ToString(CultureInfo.InvariantCulture) ?? "8 (default)"}; restart strategy inferenceservice");
+            $"ArgoHooks settings: SettleInterval {Setting(options.SettleInterval, ProductArtifacts.SettleInterval)}, PollInterval {Setting(options.PollInterval, ProductArtifacts.PollInterval)}, MaxParallelInferenceServices {options.MaxParallel?.ToString(CultureInfo.InvariantCulture) ?? ProductRuns.MaxParallelInferenceServices.ToString(CultureInfo.InvariantCulture) + " (default)"}; restart strategy inferenceservice");
         await output.WriteLineAsync("each contender runs on its own emulator with identical inputs; times are relative to the moment the last artifact was completely written\n");
 
         var sizes = new List<SizeReport>();
@@ -75,7 +75,12 @@ public static class BenchRunner
         return new BenchReport(sizes, footprint, healthCost);
     }
 
-    private static string Setting(TimeSpan? value, string fallback) => value?.ToString("c", CultureInfo.InvariantCulture) ?? fallback;
+    // The product's own defaults, so the header can never claim values the service does not use.
+    private static readonly ArgoHooks.HookService.Artifacts.ArtifactOptions ProductArtifacts = new();
+    private static readonly ArgoHooks.HookService.Runs.RunOptions ProductRuns = new();
+
+    private static string Setting(TimeSpan? value, TimeSpan productDefault) =>
+        value?.ToString("c", CultureInfo.InvariantCulture) ?? productDefault.ToString("c", CultureInfo.InvariantCulture) + " (default)";
 
     private static string Progress(ContenderRun run, int round, int repetitions) => string.Create(CultureInfo.InvariantCulture,
         $"  N={run.Size} {run.Contender,-9} repetition {round}/{repetitions}: {run.Done}/{run.Size} done, last stable → all done {(run.LastStableToAllDone is { } span ? Stats.Seconds(span.TotalSeconds) : "never")}, {run.Requests.Values.Sum()} API requests, exit {run.ExitCode}");

@@ -12,7 +12,7 @@ public sealed class RunOptions
     /// not bounded: they only poll files, and a slow writer must not hold up InferenceServices whose files are ready.
     /// </summary>
     [Range(1, 256)]
-    public int MaxParallelInferenceServices { get; set; } = 8;
+    public int MaxParallelInferenceServices { get; set; } = 32;
 
     /// <summary>Default artifact wait when the request does not say (artifactTimeoutSeconds).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
