@@ -8,7 +8,8 @@ using Microsoft.Extensions.Options;
 namespace ArgoHooks.HookService.Healing;
 
 /// <summary>One InferenceService of one run.</summary>
-public sealed record HealTarget(string RunId, string Namespace, string Name, TimeSpan ArtifactTimeout);
+/// <param name="Snapshot">The InferenceService as the run just listed it, if it did: saves the first GET.</param>
+public sealed record HealTarget(string RunId, string Namespace, string Name, TimeSpan ArtifactTimeout, InferenceServiceSnapshot? Snapshot = null);
 
 /// <summary>Where one InferenceService stands: a contract phase (or Pending before the first), one sentence, and what was done.</summary>
 public sealed record HealStatus(string Phase, string Message, string? ArtifactDigest = null, int Restarts = 0)
@@ -87,7 +88,7 @@ public sealed class InferenceServiceHealer(
 
         public async Task<HealStatus> RunAsync(CancellationToken cancellationToken)
         {
-            isvc = await healer.store.GetAsync(target.Namespace, target.Name, cancellationToken);
+            isvc = target.Snapshot ?? await healer.store.GetAsync(target.Namespace, target.Name, cancellationToken);
             if (isvc is null)
             {
                 return Report(Phases.Failed,

@@ -81,9 +81,13 @@ public sealed class RunRegistry(
         try
         {
             var names = run.Request.InferenceServices;
+            // One LIST instead of a GET per InferenceService when there are several: the healer starts from these
+            // snapshots (as fresh as a GET at the same moment would be).
+            var listed = names.Count == 1 ? null
+                : (await store.ListAsync(run.Namespace, cancellationToken)).ToDictionary(isvc => isvc.Name, StringComparer.Ordinal);
             if (names.Count == 0)
             {
-                names = (await store.ListAsync(run.Namespace, cancellationToken))
+                names = listed!.Values
                     .Where(isvc => isvc.StorageUri?.StartsWith("pvc://", StringComparison.Ordinal) == true)
                     .Select(isvc => isvc.Name)
                     .Order(StringComparer.Ordinal)
@@ -99,7 +103,7 @@ public sealed class RunRegistry(
 
             logger.LogInformation("Run {RunId} started for {Count} InferenceService(s) in {Namespace}", run.Id, names.Count, run.Namespace);
             // Every InferenceService waits for its artifact at once; the healer bounds the restarts (ActionSlots).
-            await Task.WhenAll(names.Select(name => HealOneAsync(run, name, cancellationToken)));
+            await Task.WhenAll(names.Select(name => HealOneAsync(run, name, listed?.GetValueOrDefault(name), cancellationToken)));
             Finish(run, null);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -123,11 +127,11 @@ public sealed class RunRegistry(
         logger.LogInformation("Run {RunId} finished: {State}", run.Id, view.State);
     }
 
-    private async Task HealOneAsync(Run run, string name, CancellationToken cancellationToken)
+    private async Task HealOneAsync(Run run, string name, InferenceServiceSnapshot? listed, CancellationToken cancellationToken)
     {
         var key = run.Namespace + "/" + name;
         var target = new HealTarget(run.Id, run.Namespace, name,
-            run.Request.ArtifactTimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : options.CurrentValue.ArtifactTimeout);
+            run.Request.ArtifactTimeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : options.CurrentValue.ArtifactTimeout, listed);
         while (true)
         {
             var mine = new ActingHeal(run.Id);
@@ -138,6 +142,8 @@ public sealed class RunRegistry(
                 return;
             }
 
+            // Whatever the acting run did changed the InferenceService: should this run act after all, it reads it afresh.
+            target = target with { Snapshot = null };
             logger.LogInformation("{Name} is being healed by run {ActingRun}: run {RunId} joins it", name, actingHeal.RunId, run.Id);
             var final = await actingHeal.FollowAsync(status => run.Update(name, status, actingHeal.RunId, time.GetUtcNow()), cancellationToken);
             if (final is not null)
