@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using ArgoHooks.ClusterEmulator;
 using ArgoHooks.Demo.Bench;
+using ArgoHooks.Demo.Scenario;
 
 namespace ArgoHooks.Demo.Reliability;
 
@@ -12,9 +13,6 @@ public static class ReliabilityScenarios
         ["api-faults", "service-killed", "duplicate-callers", "growing-artifact", "missing-artifact", "never-ready", "watch-cuts", "kserve-annotation-propagation", "load"];
 
     /// <summary>The annotations the hook service writes on an InferenceService (not argohooks.io/restarted-at: that one must reach the pods).</summary>
-    public static readonly IReadOnlyList<string> HookServiceAnnotations =
-        ["argohooks.io/phase", "argohooks.io/generation", "argohooks.io/message", "argohooks.io/artifact-digest", "argohooks.io/verified-at", "argohooks.io/run"];
-
     public static Task<ScenarioResult> RunAsync(string name, ReliabilityOptions options, CancellationToken cancellationToken) => name switch
     {
         "api-faults" => ApiFaultsAsync(options, cancellationToken),
@@ -266,11 +264,7 @@ public static class ReliabilityScenarios
         var ct = timeout.Token;
         IReadOnlyDictionary<string, InferenceServiceOutcome> configured;
         int configuredExit;
-        await using (var rig = await Rig.StartAsync(options, "kept", options.InferenceServices, ct, emulator =>
-                     {
-                         emulator.KServePropagatesInferenceServiceAnnotations = true;
-                         emulator.ServiceAnnotationDisallowedList = [.. emulator.ServiceAnnotationDisallowedList, .. HookServiceAnnotations];
-                     }))
+        await using (var rig = await Rig.StartAsync(options, "kept", options.InferenceServices, ct, emulator => emulator.AsInstalled()))
         {
             var call = rig.CallAsync("kept-run", ct);
             await rig.WriteModelsAsync(ct);

@@ -1,7 +1,5 @@
 using System.Reflection;
-using System.Text.Json.Nodes;
 using ArgoHooks.ClusterEmulator;
-using ArgoHooks.Health;
 
 namespace ArgoHooks.Demo.Scenario;
 
@@ -15,18 +13,9 @@ public static class KServeInstall
 {
     public static EmulatorOptions AsInstalled(this EmulatorOptions options)
     {
-        options.KServePropagatesInferenceServiceAnnotations = true;
-        options.ServiceAnnotationDisallowedList = [.. DisallowedAnnotations()];
-        return options;
-    }
-
-    public static IReadOnlyList<string> DisallowedAnnotations()
-    {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("inferenceservice-config-patch.yaml")
             ?? throw new InvalidOperationException("The embedded KServe install patch is missing from the build.");
         using var reader = new StreamReader(stream);
-        var configMap = YamlObjects.Parse(reader.ReadToEnd()).Single();
-        var inferenceService = JsonNode.Parse(configMap!["data"]!["inferenceService"]!.GetValue<string>());
-        return [.. (inferenceService!["serviceAnnotationDisallowedList"] as JsonArray ?? []).Select(key => key!.GetValue<string>())];
+        return options.WithInferenceServiceConfig(reader.ReadToEnd());
     }
 }

@@ -55,6 +55,9 @@ public static class ContractAnnotations
     public const string ArtifactDigest = "argohooks.io/artifact-digest";
     public const string VerifiedAt = "argohooks.io/verified-at";
     public const string Run = "argohooks.io/run";
+    /// <summary>The keys the hook service writes on metadata.annotations (the ones KServe must not copy into pods).</summary>
+    public static readonly IReadOnlyList<string> WrittenByHookService = [Phase, Generation, Message, ArtifactDigest, VerifiedAt, Run];
+
     /// <summary>Set under spec.predictor.annotations by the default restart strategy.</summary>
     public const string RestartedAt = "argohooks.io/restarted-at";
     /// <summary>Optional: file name (relative to the storageUri folder) to wait for instead of the sklearn rule.</summary>

@@ -37,6 +37,18 @@ public sealed class ContinuousCluster : IAsyncDisposable
     public IKubernetes Client { get; }
     public IReadOnlyList<ServiceHost> Hosts => hosts;
 
+    /// <summary>
+    /// KServe as installed (deploy/kserve/inferenceservice-config-patch.yaml, embedded): InferenceService annotations
+    /// reach the pods, except the contract annotations, so recording a phase never rolls the predictor.
+    /// </summary>
+    private static string InstalledKServeConfig()
+    {
+        using var stream = typeof(ContinuousCluster).Assembly.GetManifestResourceStream("inferenceservice-config-patch.yaml")
+            ?? throw new InvalidOperationException("The embedded KServe install patch is missing from the build.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
     public static async Task<ContinuousCluster> StartAsync(Dictionary<string, string>? extra = null, int instances = 1)
     {
         var cluster = await EmulatedCluster.StartAsync(new EmulatorOptions
@@ -46,17 +58,7 @@ public sealed class ContinuousCluster : IAsyncDisposable
             PodTerminationGracePeriod = TimeSpan.FromMilliseconds(200),
             CrashLoopBackOff = TimeSpan.FromMilliseconds(300),
             Namespaces = [Namespace],
-            // KServe as installed (deploy/kserve/inferenceservice-config-patch.yaml): InferenceService annotations reach
-            // the pods, except the contract annotations, so recording a phase never rolls the predictor.
-            KServePropagatesInferenceServiceAnnotations = true,
-            ServiceAnnotationDisallowedList =
-            [
-                "autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale",
-                "internal.serving.kserve.io/storage-initializer-sourceuri", "kubectl.kubernetes.io/last-applied-configuration",
-                "argohooks.io/phase", "argohooks.io/generation", "argohooks.io/message", "argohooks.io/artifact-digest",
-                "argohooks.io/verified-at", "argohooks.io/run",
-            ],
-        }, TestContext.Current.CancellationToken);
+        }.WithInferenceServiceConfig(InstalledKServeConfig()), TestContext.Current.CancellationToken);
         cluster.Storage.ClaimDirectory(Claim);
         var settings = FastSettings.Service(cluster);
         foreach (var (key, value) in new Dictionary<string, string>

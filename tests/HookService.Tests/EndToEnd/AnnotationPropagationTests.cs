@@ -11,12 +11,6 @@ public sealed class AnnotationPropagationTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    public static readonly string[] HookServiceKeys =
-    [
-        ContractAnnotations.Phase, ContractAnnotations.Generation, ContractAnnotations.Message,
-        ContractAnnotations.ArtifactDigest, ContractAnnotations.VerifiedAt, ContractAnnotations.Run,
-    ];
-
     [Theory]
     [InlineData("RawDeployment")]
     [InlineData("Serverless")]
@@ -25,7 +19,7 @@ public sealed class AnnotationPropagationTests
         await using var service = await EmulatedService.StartAsync(emulator: options =>
         {
             options.KServePropagatesInferenceServiceAnnotations = true;
-            foreach (var key in HookServiceKeys) options.ServiceAnnotationDisallowedList.Add(key);
+            foreach (var key in ContractAnnotations.WrittenByHookService) options.ServiceAnnotationDisallowedList.Add(key);
         });
         await service.CreatePredictorBeforeModelAsync("anomaly-detector", mode);
         await File.WriteAllBytesAsync(service.ModelFile("anomaly-detector"), [5, 5], Ct);
